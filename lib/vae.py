@@ -103,7 +103,7 @@ def binarize(images, seed):
     images = tf.convert_to_tensor(images, tf.float32)
     if isinstance(seed, (int, np.integer)):
         seed = (int(seed), 0)
-    uniform = tf.random.stateless_uniform(tf.shape(images), seed=seed)
+    uniform = tf.random.stateless_uniform(tf.shape(images), seed=seed, alg="philox")
     return tf.cast(uniform < images, tf.float32)
 
 
@@ -395,7 +395,7 @@ def iwae_bound(model, images, *, k, labels=None, seed=0, noise=None, max_decoded
     for chunk, start in enumerate(range(0, k, per_chunk)):
         count = min(per_chunk, k - start)
         if noise is None:
-            epsilon = tf.random.stateless_normal((count, batch, latent_dim), seed=(int(seed), chunk))
+            epsilon = tf.random.stateless_normal((count, batch, latent_dim), seed=(int(seed), chunk), alg="philox")
         else:
             epsilon = noise[start:start + count]
         latents = mean[None] + tf.exp(0.5 * log_var)[None] * epsilon  # (count, batch, latent_dim)
@@ -423,6 +423,8 @@ class VAE(keras.Model):
     reparameterisation, so a resumed run repeats an uninterrupted one exactly; the
     noise for the whole global batch is drawn and each replica takes its slice, so
     a step under `tf.distribute.MirroredStrategy` equals the same step on one device.
+    (XLA has its own generator for stateless random numbers: a `jit_compile=True`
+    step draws different, equally valid noise, so resume with the same setting.)
 
     Args:
         encoder: keras.Model images [, one-hot labels] -> [z_mean, z_log_var].
@@ -508,7 +510,7 @@ class VAE(keras.Model):
 
     def generate(self, count, labels=None, seed=0):
         """Returns `count` mean images sigmoid(decode(z)), z ~ N(0, I): (count, 28, 28, 1) in [0, 1]."""
-        latents = tf.random.stateless_normal((int(count), self.latent_dim), seed=(int(seed), 0))
+        latents = tf.random.stateless_normal((int(count), self.latent_dim), seed=(int(seed), 0), alg="philox")
         return tf.sigmoid(self.decode(latents, labels))
 
     def call(self, inputs, training=False):
@@ -545,9 +547,9 @@ class VAE(keras.Model):
         replica = tf.cast(replica, tf.int32)
         global_shape = tf.concat([[local * replicas], shape[1:]], axis=0)
         if kind == "uniform":
-            values = tf.random.stateless_uniform(global_shape, seed=seed)
+            values = tf.random.stateless_uniform(global_shape, seed=seed, alg="philox")
         else:
-            values = tf.random.stateless_normal(global_shape, seed=seed)
+            values = tf.random.stateless_normal(global_shape, seed=seed, alg="philox")
         return values[replica * local:(replica + 1) * local]
 
     def _terms(self, images, labels, binary_seed, noise_seed, binarize_images):
