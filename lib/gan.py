@@ -150,14 +150,16 @@ def build_generator(
         x = keras.layers.Concatenate(name="noise_and_label")([noise, embedded])  # (batch, latent + embed)
 
     x = keras.layers.Dense(height // 4 * width // 4 * projection_filters, use_bias=False, name="project")(x)
-    x = keras.layers.BatchNormalization(name="project_bn")(x)
+    # synchronized=True: under tf.distribute the batch statistics are those of the
+    # global batch, so a distributed step equals a single-device step (no-op otherwise).
+    x = keras.layers.BatchNormalization(synchronized=True, name="project_bn")(x)
     x = keras.layers.LeakyReLU(0.2, name="project_relu")(x)
     x = keras.layers.Reshape((height // 4, width // 4, projection_filters), name="to_map")(x)  # (b, 7, 7, P)
     for index, (filters, strides) in enumerate(blocks, start=1):
         x = keras.layers.Conv2DTranspose(
             filters, kernel_size, strides=strides, padding="same", use_bias=False, name=f"up{index}"
         )(x)  # (b, 7, 7, F) for stride 1, (b, 14, 14, F) for stride 2
-        x = keras.layers.BatchNormalization(name=f"up{index}_bn")(x)
+        x = keras.layers.BatchNormalization(synchronized=True, name=f"up{index}_bn")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"up{index}_relu")(x)
     # The output layer runs in float32 even under mixed precision: tanh saturates in float16.
     images = keras.layers.Conv2DTranspose(
@@ -222,7 +224,7 @@ def build_discriminator(
     for index, filters in enumerate(discriminator_filters, start=1):
         x = keras.layers.Conv2D(filters, kernel_size, strides=2, padding="same", name=f"down{index}")(x)
         if normalization == "batch" and index > 1:
-            x = keras.layers.BatchNormalization(name=f"down{index}_bn")(x)
+            x = keras.layers.BatchNormalization(synchronized=True, name=f"down{index}_bn")(x)
         elif normalization == "layer" and index > 1:
             x = keras.layers.LayerNormalization(name=f"down{index}_ln")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"down{index}_relu")(x)  # (b, 14, 14, 64), (b, 7, 7, 128)
@@ -529,11 +531,22 @@ class GAN(keras.Model):
     # -- Sampling --------------------------------------------------------------
 
     def _step_seed(self, salt):
-        """A stateless seed from (seed, replica, discriminator step, salt)."""
-        replica = tf.distribute.get_replica_context()
-        replica_id = tf.cast(replica.replica_id_in_sync_group if replica else 0, tf.int64)
+        """A stateless seed from (seed, discriminator step, salt): same after a resume."""
         step = tf.cast(self.discriminator_optimizer.iterations, tf.int64)
-        return tf.stack([tf.constant(self.seed, tf.int64) + 1_000_003 * replica_id, step * 8 + salt])
+        return tf.stack([tf.constant(self.seed, tf.int64), step * 8 + salt])
+
+    def _draw(self, sampler, batch_size, shape, salt):
+        """Draws this replica's slice of one global batch of random numbers.
+
+        Every replica draws the whole global batch (noise is cheap) and keeps
+        its own rows, so a step under `tf.distribute` sees exactly the numbers
+        a single device would see for the same global batch.
+        """
+        context = tf.distribute.get_replica_context()
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        replica_id = tf.cast(context.replica_id_in_sync_group if context else 0, tf.int32)
+        values = sampler([batch_size * replicas, *shape], self._step_seed(salt))
+        return values[replica_id * batch_size : (replica_id + 1) * batch_size]
 
     def generate(self, num_images=None, *, noise=None, labels=None, seed=0):
         """Generates images in [0, 1] for showing and measuring.
@@ -601,7 +614,7 @@ class GAN(keras.Model):
             return images_or_noise if labels is None else [images_or_noise, labels]
 
         for critic_step in range(self.critic_steps):
-            noise = tf.random.stateless_normal([batch_size, self.latent_dim], self._step_seed(2 * critic_step))
+            noise = self._draw(tf.random.stateless_normal, batch_size, [self.latent_dim], 2 * critic_step)
             with tf.GradientTape() as tape:
                 fake_images = self.generator(inputs(noise), training=True)  # (b, 28, 28, 1)
                 real_scores = self.discriminator(inputs(real_images), training=True)  # (b, 1)
@@ -609,9 +622,8 @@ class GAN(keras.Model):
                 if self.loss_kind == "non_saturating":
                     d_loss = discriminator_loss(real_scores, fake_scores)
                 else:
-                    epsilon = tf.random.stateless_uniform(  # U(0, 1), one weight per example
-                        [batch_size, 1, 1, 1], self._step_seed(2 * critic_step + 1)
-                    )
+                    # U(0, 1), one weight per example: (b, 1, 1, 1)
+                    epsilon = self._draw(tf.random.stateless_uniform, batch_size, [1, 1, 1], 2 * critic_step + 1)
                     penalty = gradient_penalty(self.discriminator, real_images, fake_images, epsilon, labels)
                     distance_loss = wasserstein_critic_loss(real_scores, fake_scores)
                     d_loss = distance_loss + self.gradient_penalty_weight * penalty
@@ -619,7 +631,7 @@ class GAN(keras.Model):
             gradients = tape.gradient(scaled, self.discriminator.trainable_variables)
             self.discriminator_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_variables))
 
-        noise = tf.random.stateless_normal([batch_size, self.latent_dim], self._step_seed(7))
+        noise = self._draw(tf.random.stateless_normal, batch_size, [self.latent_dim], 7)
         with tf.GradientTape() as tape:
             fake_scores = self.discriminator(inputs(self.generator(inputs(noise), training=True)), training=True)
             if self.loss_kind == "non_saturating":

@@ -1,0 +1,307 @@
+"""Tests of lib/gan.py: losses at known values, networks, serialisation, the step."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lib import gan
+from tests.distributed import run_with_two_cpus
+
+LATENT = 8
+
+
+def softplus(t):
+    return math.log1p(math.exp(t))
+
+
+def small_gan(loss="non_saturating", num_classes=None, critic_steps=1, seed=0, learning_rates=(2e-4, 2e-4)):
+    generator = gan.build_generator(LATENT, projection_filters=16, generator_blocks=[[8, 2]],
+                                    num_classes=num_classes)
+    discriminator = gan.build_discriminator(discriminator_filters=[8, 16], num_classes=num_classes)
+    model = gan.GAN(generator, discriminator, LATENT, loss=loss, num_classes=num_classes,
+                    critic_steps=critic_steps, seed=seed)
+    model.compile(keras.optimizers.Adam(learning_rates[0], beta_1=0.5),
+                  keras.optimizers.Adam(learning_rates[1], beta_1=0.5))
+    return model
+
+
+def real_batch(count=16, seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, (count, 28, 28, 1)).astype("float32")
+
+
+# -- losses at hand-computed values ------------------------------------------------
+
+
+def test_discriminator_loss_at_zero_logits_is_two_log_two():
+    value = gan.discriminator_loss(tf.zeros((4, 1)), tf.zeros((4, 1)))
+    assert float(value) == pytest.approx(2 * math.log(2), rel=1e-6)
+
+
+def test_discriminator_loss_at_hand_computed_logits():
+    # real logits (2, -1), fake logits (0.5, -3)
+    expected = (softplus(-2.0) + softplus(1.0)) / 2 + (softplus(0.5) + softplus(-3.0)) / 2
+    value = gan.discriminator_loss(tf.constant([[2.0], [-1.0]]), tf.constant([[0.5], [-3.0]]))
+    assert float(value) == pytest.approx(expected, rel=1e-6)
+
+
+def test_non_saturating_generator_loss_at_hand_computed_logits():
+    # -log sigmoid(t) = softplus(-t): 0 -> log 2, 3 -> log(1 + e^-3), -2 -> log(1 + e^2)
+    expected = (math.log(2) + softplus(-3.0) + softplus(2.0)) / 3
+    assert float(gan.generator_loss(tf.constant([0.0, 3.0, -2.0]))) == pytest.approx(expected, rel=1e-6)
+
+
+def test_generator_loss_is_large_when_the_discriminator_rejects_fakes():
+    # Non-saturating: a confident rejection (logit -10) gives a big loss, hence a big gradient.
+    assert float(gan.generator_loss(tf.constant([-10.0]))) == pytest.approx(10.0 + math.log1p(math.exp(-10)))
+
+
+def test_wasserstein_losses():
+    real, fake = tf.constant([[3.0], [1.0]]), tf.constant([[0.5], [-0.5]])
+    assert float(gan.wasserstein_critic_loss(real, fake)) == pytest.approx(0.0 - 2.0)
+    assert float(gan.wasserstein_generator_loss(fake)) == pytest.approx(0.0)
+    assert float(gan.wasserstein_generator_loss(tf.constant([[2.0]]))) == pytest.approx(-2.0)
+
+
+def linear_critic(weight_norm):
+    """A critic C(x) = w . x with ||w|| = weight_norm; its gradient norm is weight_norm everywhere."""
+    critic = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                               keras.layers.Dense(1, use_bias=False)])
+    direction = np.random.default_rng(3).standard_normal((784, 1)).astype("float32")
+    critic.layers[-1].kernel.assign(direction / np.linalg.norm(direction) * weight_norm)
+    return critic
+
+
+def test_gradient_penalty_is_zero_for_a_unit_norm_linear_critic():
+    real, fake = real_batch(8, 1), real_batch(8, 2)
+    epsilon = np.random.default_rng(0).uniform(size=(8, 1, 1, 1)).astype("float32")
+    assert float(gan.gradient_penalty(linear_critic(1.0), real, fake, epsilon)) == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("weight_norm", [0.0, 0.5, 2.0, 3.0])
+def test_gradient_penalty_equals_squared_distance_of_the_norm_from_one(weight_norm):
+    real, fake = real_batch(8, 1), real_batch(8, 2)
+    epsilon = np.full((8, 1, 1, 1), 0.3, "float32")
+    value = float(gan.gradient_penalty(linear_critic(weight_norm), real, fake, epsilon))
+    assert value > 0
+    assert value == pytest.approx((weight_norm - 1.0) ** 2, rel=1e-4, abs=1e-5)
+
+
+def test_wgan_step_draws_interpolation_weights_from_the_unit_interval():
+    model = small_gan("wasserstein_gp")
+    weights = model._draw(tf.random.stateless_uniform, 4096, [1, 1, 1], 1).numpy()
+    assert weights.min() >= 0.0 and weights.max() <= 1.0
+    assert weights.mean() == pytest.approx(0.5, abs=0.02)  # U(0, 1), not N(0, 1) (mean 0, negatives)
+
+
+# -- networks ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", sorted(gan.PRESETS))
+def test_preset_networks_have_the_expected_shapes(preset):
+    settings = gan.PRESETS[preset]
+    generator = gan.build_generator(
+        settings["latent_dim"], projection_filters=settings["projection_filters"],
+        generator_blocks=settings["generator_blocks"], kernel_size=settings["kernel_size"])
+    discriminator = gan.build_discriminator(
+        discriminator_filters=settings["discriminator_filters"], kernel_size=settings["kernel_size"],
+        dropout=settings["dropout"])
+    images = generator(np.zeros((3, settings["latent_dim"]), "float32"))
+    assert images.shape == (3, 28, 28, 1)
+    assert float(tf.reduce_max(tf.abs(images))) <= 1.0
+    assert discriminator(images).shape == (3, 1)
+
+
+def test_conditional_networks_take_labels():
+    generator = gan.build_generator(LATENT, num_classes=10)
+    discriminator = gan.build_discriminator(num_classes=10)
+    labels = tf.constant([0, 9, 3], tf.int32)
+    images = generator([tf.zeros((3, LATENT)), labels])
+    assert images.shape == (3, 28, 28, 1)
+    assert discriminator([images, labels]).shape == (3, 1)
+    assert "label_embedding" in [layer.name for layer in generator.layers]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"latent_dim": 0}, "latent_dim"),
+        ({"latent_dim": 8, "image_shape": (30, 30, 1)}, "divisible by 4"),
+        ({"latent_dim": 8, "generator_blocks": [[8, 2], [8, 2]]}, "exactly one stride-2"),
+    ],
+)
+def test_generator_builder_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        gan.build_generator(**kwargs)
+
+
+def test_discriminator_builder_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="normalization"):
+        gan.build_discriminator(normalization="group")
+    with pytest.raises(ValueError, match="dropout"):
+        gan.build_discriminator(dropout=1.5)
+
+
+def test_gan_rejects_mismatched_networks_and_settings():
+    generator = gan.build_generator(LATENT)
+    discriminator = gan.build_discriminator()
+    with pytest.raises(ValueError, match="latent_dim=16"):
+        gan.GAN(generator, discriminator, 16)
+    with pytest.raises(ValueError, match="conditional generator"):
+        gan.GAN(generator, discriminator, LATENT, num_classes=10)
+    with pytest.raises(ValueError, match="loss"):
+        gan.GAN(generator, discriminator, LATENT, loss="hinge")
+
+
+# -- input checks ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        (np.zeros((4, 28, 28), "float32"), "shape"),
+        (np.zeros((4, 32, 32, 1), "float32"), "shape"),
+        (np.zeros((4, 28, 28, 1), "uint8"), "float"),
+        (np.full((4, 28, 28, 1), 3.0, "float32"), r"\[-1.0, 1.0\]"),
+    ],
+)
+def test_validate_images_says_what_was_expected(images, message):
+    with pytest.raises(ValueError, match=message):
+        gan.validate_images(images)
+
+
+def test_validate_labels_rejects_out_of_range_labels():
+    with pytest.raises(ValueError, match=r"labels in \[0, 9\].*max=10"):
+        gan.validate_labels(np.array([0, 10]), 10)
+    with pytest.raises(ValueError, match="integer"):
+        gan.validate_labels(np.array([0.5]), 10)
+    gan.validate_labels(np.array([0, 9]), 10)  # valid labels pass
+
+
+def test_generate_checks_labels_and_returns_unit_range_images():
+    model = small_gan(num_classes=10)
+    images = model.generate(4, labels=[1, 2, 3, 4])
+    assert images.shape == (4, 28, 28, 1) and images.min() >= 0 and images.max() <= 1
+    with pytest.raises(ValueError, match=r"\[0, 9\]"):
+        model.generate(2, labels=[1, 12])
+    with pytest.raises(ValueError, match="labels"):
+        model.generate(2)
+
+
+# -- serialisation -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss, num_classes", [("non_saturating", None), ("non_saturating", 10),
+                                               ("wasserstein_gp", None)])
+def test_gan_config_and_keras_file_round_trip(tmp_path, loss, num_classes):
+    model = small_gan(loss, num_classes, critic_steps=2)
+    restored = gan.GAN.from_config(model.get_config())
+    assert restored.get_config() == model.get_config()
+
+    path = tmp_path / "gan.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)  # safe_mode is on by default
+    noise = tf.random.stateless_normal((3, LATENT), seed=[0, 1])
+    inputs = noise if num_classes is None else [noise, tf.constant([1, 5, 7], tf.int32)]
+    np.testing.assert_array_equal(model.generator(inputs), loaded.generator(inputs))
+    images = model.generator(inputs)
+    critic_inputs = images if num_classes is None else [images, inputs[1]]
+    np.testing.assert_array_equal(model.discriminator(critic_inputs), loaded.discriminator(critic_inputs))
+    assert loaded.critic_steps == 2 and loaded.loss_kind == loss
+
+
+# -- the training step ------------------------------------------------------------------------
+
+
+def test_discriminator_loss_falls_when_only_the_discriminator_learns():
+    model = small_gan(learning_rates=(0.0, 1e-3))  # generator frozen (lr 0)
+    step = tf.function(model.train_step)
+    batch = tf.constant(real_batch(16))
+    first = float(step(batch)["d_loss"])
+    for _ in range(25):
+        model.reset_metrics()
+        step(batch)
+    model.reset_metrics()
+    last = float(step(batch)["d_loss"])
+    assert last < first * 0.5
+
+
+def test_generator_loss_falls_when_only_the_generator_learns():
+    model = small_gan(learning_rates=(1e-3, 0.0))  # discriminator frozen (lr 0)
+    step = tf.function(model.train_step)
+    batch = tf.constant(real_batch(16))
+    first = float(step(batch)["g_loss"])
+    for _ in range(25):
+        model.reset_metrics()
+        step(batch)
+    model.reset_metrics()
+    last = float(step(batch)["g_loss"])
+    assert last < first - 0.2
+
+
+def test_the_same_step_runs_in_fit_and_in_a_jit_compiled_loop():
+    batch = real_batch(32)
+    dataset = tf.data.Dataset.from_tensor_slices(batch).batch(16)
+    history = small_gan().fit(dataset, epochs=1, verbose=0).history
+    assert set(history) == {"d_loss", "g_loss"}
+    jit_step = tf.function(small_gan("wasserstein_gp", critic_steps=2).train_step, jit_compile=True)
+    logs = jit_step(tf.constant(batch[:16]))
+    assert set(logs) == {"d_loss", "g_loss", "gradient_penalty", "wasserstein_estimate"}
+    assert all(np.isfinite(float(value)) for value in logs.values())
+
+
+def test_steps_are_repeatable_from_the_seed():
+    results = []
+    for _ in range(2):
+        keras.utils.set_random_seed(7)
+        model = small_gan(seed=3)
+        step = tf.function(model.train_step)
+        for _ in range(3):
+            logs = step(tf.constant(real_batch(8)))
+        results.append(float(logs["g_loss"]))
+    assert results[0] == results[1]
+
+
+def test_a_distributed_step_equals_a_single_device_step():
+    output = run_with_two_cpus(
+        """
+        import keras, numpy as np
+        from lib import gan
+
+        def make(strategy_scope):
+            keras.utils.set_random_seed(0)
+            with strategy_scope:
+                generator = gan.build_generator(8, projection_filters=16, generator_blocks=[[8, 2]])
+                discriminator = gan.build_discriminator(discriminator_filters=[8, 16])
+                model = gan.GAN(generator, discriminator, 8, seed=5)
+                model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+            return model
+
+        images = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype("float32")
+        single = make(tf.distribute.get_strategy().scope())
+        single_logs = tf.function(single.train_step)(tf.constant(images))
+
+        mirrored = make(strategy.scope())
+        dataset = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(images).batch(8))
+
+        @tf.function
+        def distributed_step(batch):
+            return strategy.run(mirrored.train_step, args=(batch,))
+
+        for batch in dataset:
+            distributed_logs = distributed_step(batch)
+        replica_values = strategy.experimental_local_results(distributed_logs["g_loss"])
+        weight_gap = max(float(np.max(np.abs(a - b)))
+                         for a, b in zip(single.get_weights(), mirrored.get_weights()))
+        print("replicas", len(replica_values))
+        print("weight_gap", weight_gap)
+        print("g_loss", float(single_logs["g_loss"]), float(sum(replica_values)) / len(replica_values))
+        """
+    )
+    values = dict(line.split(" ", 1) for line in output.strip().splitlines())
+    assert int(values["replicas"]) == 2
+    assert float(values["weight_gap"]) < 1e-5
+    single_g, distributed_g = map(float, values["g_loss"].split())
+    assert distributed_g == pytest.approx(single_g, rel=1e-4)
