@@ -1,0 +1,321 @@
+"""Tests for lib/style_transfer.py: known values, invariances, save/load, optimisation.
+
+Tiny images (16-32 px) and random VGG19 weights keep the file fast and offline.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras
+import numpy as np
+import pytest
+import scipy.optimize
+import tensorflow as tf
+
+from lib import style_transfer as st
+
+
+def _image(seed, size=32):
+    """A smooth random RGB image in [0, 1] (float32, (size, size, 3))."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.uniform(0, 1, (size // 4, size // 4, 3))
+    return np.kron(coarse, np.ones((4, 4, 1))).astype("float32")
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    return st.build_vgg_feature_extractor(st.CONTENT_LAYERS + st.STYLE_LAYERS, weights="random", seed=0)
+
+
+# --- preprocessing and VGG --------------------------------------------------
+
+
+def test_preprocess_matches_keras_vgg19_preprocess_input():
+    images = np.random.default_rng(0).uniform(0, 1, (2, 5, 7, 3)).astype("float32")
+    expected = keras.applications.vgg19.preprocess_input(images * 255.0)
+    np.testing.assert_allclose(st.preprocess_for_vgg(images).numpy(), expected, atol=1e-4)
+    # and by hand: a pure red pixel becomes BGR (0, 0, 255) minus the mean
+    red = np.array([[[1.0, 0.0, 0.0]]], dtype="float32")
+    np.testing.assert_allclose(
+        st.preprocess_for_vgg(red).numpy()[0, 0], [-103.939, -116.779, 255 - 123.68], atol=1e-3
+    )
+
+
+def test_preprocess_rejects_non_rgb():
+    with pytest.raises(ValueError, match="3 channels"):
+        st.preprocess_for_vgg(np.zeros((4, 4, 4), "float32"))
+
+
+def test_extractor_outputs_named_layers_with_vgg_shapes(extractor):
+    features = extractor(_image(0)[None])
+    assert features["block1_conv1"].shape == (1, 32, 32, 64)
+    assert features["block4_conv2"].shape == (1, 4, 4, 512)
+    assert features["block5_conv1"].shape == (1, 2, 2, 512)
+    assert not extractor.trainable_weights
+
+
+def test_random_weights_are_seeded():
+    image = _image(1, 16)[None]
+    first = st.build_vgg_feature_extractor(["block2_conv1"], weights="random", seed=3)(image)
+    again = st.build_vgg_feature_extractor(["block2_conv1"], weights="random", seed=3)(image)
+    other = st.build_vgg_feature_extractor(["block2_conv1"], weights="random", seed=4)(image)
+    np.testing.assert_array_equal(first["block2_conv1"], again["block2_conv1"])
+    assert not np.allclose(first["block2_conv1"], other["block2_conv1"])
+    assert "RANDOM" in st.describe_vgg_weights("random", 3)
+
+
+def test_extractor_errors(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="block9_conv1"):
+        st.build_vgg_feature_extractor(["block9_conv1"], weights="random")
+    with pytest.raises(ValueError, match="no such file"):
+        st.build_vgg_feature_extractor(["block1_conv1"], weights=str(tmp_path / "missing.h5"))
+    not_weights = tmp_path / "notes.h5"
+    not_weights.write_text("not an HDF5 file")
+    with pytest.raises(ValueError, match="Could not load"):
+        st.build_vgg_feature_extractor(["block1_conv1"], weights=str(not_weights))
+
+    def offline(*args, **kwargs):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    with pytest.raises(OSError, match="weights='random'"):
+        st.build_vgg_feature_extractor(["block1_conv1"], weights="imagenet")
+
+
+def test_local_weights_file_round_trip(tmp_path):
+    vgg = keras.applications.VGG19(include_top=False, weights=None, input_shape=(None, None, 3))
+    st._seeded_he_weights(vgg, seed=7)
+    path = tmp_path / "vgg19_notop.weights.h5"
+    vgg.save_weights(path)
+    image = _image(2, 16)[None]
+    from_file = st.build_vgg_feature_extractor(["block1_conv2"], weights=str(path))(image)
+    seeded = st.build_vgg_feature_extractor(["block1_conv2"], weights="random", seed=7)(image)
+    np.testing.assert_allclose(from_file["block1_conv2"], seeded["block1_conv2"], rtol=1e-6)
+
+
+# --- losses -----------------------------------------------------------------
+
+
+def test_gram_matrix_of_a_hand_made_tensor():
+    # 2x2 positions, 2 channels: (1, 0), (2, 1), (3, 1), (4, 0)
+    features = np.array([[[[1, 0], [2, 1]], [[3, 1], [4, 0]]]], dtype="float32")
+    # unnormalised: [[1+4+9+16, 0+2+3+0], [5, 0+1+1+0]] = [[30, 5], [5, 2]]; / (H*W*C = 8)
+    expected = np.array([[[3.75, 0.625], [0.625, 0.25]]])
+    np.testing.assert_allclose(st.gram_matrix(features).numpy(), expected, rtol=1e-6)
+
+
+def test_gram_matrix_does_not_depend_on_image_size():
+    features = np.random.default_rng(0).normal(size=(1, 5, 6, 7)).astype("float32")
+    tiled = np.tile(features, (1, 3, 2, 1))  # the same texture on a 15x12 map
+    np.testing.assert_allclose(st.gram_matrix(tiled), st.gram_matrix(features), rtol=1e-5)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 64])
+def test_gram_matrix_trace_is_mean_square_for_any_channel_count(channels):
+    features = np.random.default_rng(channels).normal(size=(2, 4, 5, channels)).astype("float32")
+    trace = np.trace(st.gram_matrix(features).numpy(), axis1=1, axis2=2)
+    np.testing.assert_allclose(trace, np.mean(features**2, axis=(1, 2, 3)), rtol=1e-5)
+
+
+def test_style_loss_does_not_depend_on_channel_count():
+    rng = np.random.default_rng(1)
+    first = rng.normal(size=(1, 4, 4, 3)).astype("float32")
+    second = rng.normal(size=(1, 4, 4, 3)).astype("float32")
+    loss = st.style_loss(st.gram_matrix(first), st.gram_matrix(second))
+    # every channel repeated 4 times: Grams become tile(G) / 4, the loss stays
+    repeated = [np.repeat(x, 4, axis=-1) for x in (first, second)]
+    gram_repeated = st.gram_matrix(repeated[0]).numpy()
+    np.testing.assert_allclose(gram_repeated[0, ::4, ::4], st.gram_matrix(first)[0] / 4, rtol=1e-5)
+    loss_repeated = st.style_loss(st.gram_matrix(repeated[0]), st.gram_matrix(repeated[1]))
+    np.testing.assert_allclose(loss_repeated, loss, rtol=1e-5)
+
+
+def test_style_loss_known_value_and_layer_weights():
+    gram = np.array([[[1.0, 2.0], [2.0, 5.0]]], dtype="float32")
+    target = np.array([[[0.0, 2.0], [2.0, 3.0]]], dtype="float32")
+    # sum of squared differences: 1 + 0 + 0 + 4 = 5
+    assert float(st.style_loss([gram], [target])) == pytest.approx(5.0)
+    assert float(st.style_loss([gram, gram], [target, gram], layer_weights=[0.5, 3.0])) == pytest.approx(2.5)
+    with pytest.raises(ValueError, match="one weight per"):
+        st.style_loss([gram], [target], layer_weights=[1.0, 2.0])
+
+
+def test_content_loss_zero_for_identical_features_and_known_value():
+    features = np.random.default_rng(2).normal(size=(1, 3, 3, 4)).astype("float32")
+    assert float(st.content_loss(features, features)) == 0.0
+    shifted = features + 2.0
+    assert float(st.content_loss([features], [shifted])) == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="as many"):
+        st.content_loss([features], [features, features])
+
+
+def test_total_variation_of_constant_image_is_zero_and_ramp_known():
+    assert float(st.total_variation_loss(np.full((1, 8, 8, 3), 0.3, "float32"))) == 0.0
+    ramp = np.tile(np.arange(5, dtype="float32")[None, :, None, None] * 0.1, (1, 1, 4, 3))  # rows 0, .1, ..
+    # vertical differences all 0.1, horizontal all 0
+    assert float(st.total_variation_loss(ramp)) == pytest.approx(0.1, rel=1e-5)
+
+
+def test_mean_std_style_loss_zero_for_same_statistics():
+    features = np.random.default_rng(3).normal(size=(2, 4, 4, 8)).astype("float32")
+    shuffled = features[:, ::-1, ::-1, :]  # same per-channel mean and std
+    assert float(st.mean_std_style_loss([features], [shuffled])) == pytest.approx(0.0, abs=1e-6)
+    assert float(st.mean_std_style_loss([features], [features + 1.0])) == pytest.approx(1.0, rel=1e-5)
+
+
+# --- Gatys optimisation -----------------------------------------------------
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_a_few_optimisation_steps_lower_the_total_loss(extractor, optimizer):
+    content, style = _image(4), _image(5)
+    image, history = st.stylize_gatys(
+        content, style, extractor=extractor, steps=4, optimizer=optimizer, style_weight=1e-2
+    )
+    assert image.shape == (32, 32, 3) and image.dtype == np.float32
+    assert image.min() >= 0.0 and image.max() <= 1.0
+    assert [entry["step"] for entry in history] == [0, 1, 2, 3, 4]
+    assert history[0]["content"] == 0.0  # starts at the content image
+    assert history[-1]["total"] < 0.7 * history[0]["total"]
+    assert all(b["seconds"] >= a["seconds"] for a, b in zip(history, history[1:]))
+
+
+def test_stylize_gatys_rejects_bad_arguments(extractor):
+    with pytest.raises(ValueError, match="optimizer"):
+        st.stylize_gatys(_image(0), _image(1), extractor=extractor, optimizer="sgd")
+    with pytest.raises(ValueError, match="steps > 0"):
+        st.stylize_gatys(_image(0), _image(1), extractor=extractor, steps=0)
+    with pytest.raises(ValueError, match="RGB image"):
+        st.stylize_gatys(np.zeros((8, 8), "float32"), _image(1), extractor=extractor)
+
+
+def test_lbfgs_matches_scipy_on_the_rosenbrock_function():
+    def value_and_gradient(x):
+        return scipy.optimize.rosen(x), scipy.optimize.rosen_der(x)
+
+    start = np.array([-1.2, 1.0, -0.5, 0.8])
+    ours, value, _ = st.lbfgs_minimize(value_and_gradient, start, max_iterations=200, first_step=0.1)
+    reference = scipy.optimize.minimize(scipy.optimize.rosen, start, jac=scipy.optimize.rosen_der, method="L-BFGS-B")
+    np.testing.assert_allclose(ours, reference.x, atol=1e-3)
+    assert value < 1e-6
+    with pytest.raises(ValueError, match="max_iterations"):
+        st.lbfgs_minimize(value_and_gradient, start, max_iterations=0)
+
+
+# --- colour preservation ----------------------------------------------------
+
+
+def test_yiq_round_trip_and_keep_content_colors():
+    content, stylized = _image(6), _image(7)
+    np.testing.assert_allclose(st.yiq_to_rgb(st.rgb_to_yiq(content)), content, atol=1e-5)
+    mixed = st.keep_content_colors(0.25 + 0.5 * stylized, 0.25 + 0.5 * content)  # mid-range: no clipping
+    yiq = st.rgb_to_yiq(mixed).numpy()
+    np.testing.assert_allclose(yiq[..., 0], st.rgb_to_yiq(0.25 + 0.5 * stylized).numpy()[..., 0], atol=1e-4)
+    np.testing.assert_allclose(yiq[..., 1:], st.rgb_to_yiq(0.25 + 0.5 * content).numpy()[..., 1:], atol=1e-4)
+
+
+def test_match_color_statistics_copies_mean_and_covariance():
+    rng = np.random.default_rng(8)
+    source = rng.uniform(0.3, 0.7, (20, 20, 3)).astype("float32")
+    reference = np.clip(rng.normal([0.5, 0.4, 0.6], 0.05, (30, 30, 3)), 0, 1).astype("float32")
+    matched = st.match_color_statistics(source, reference).reshape(-1, 3)
+    np.testing.assert_allclose(matched.mean(0), reference.reshape(-1, 3).mean(0), atol=1e-3)
+    np.testing.assert_allclose(np.cov(matched, rowvar=False), np.cov(reference.reshape(-1, 3), rowvar=False), atol=1e-4)
+
+
+# --- AdaIN ------------------------------------------------------------------
+
+
+def test_adain_output_has_the_style_mean_and_std():
+    rng = np.random.default_rng(9)
+    content = rng.normal(2.0, 3.0, (2, 6, 5, 4)).astype("float32")
+    style = rng.normal([-1.0, 0.0, 4.0, 10.0], [0.5, 2.0, 1.0, 0.1], (2, 9, 7, 4)).astype("float32")
+    output = st.adain(content, style).numpy()
+    np.testing.assert_allclose(output.mean(axis=(1, 2)), style.mean(axis=(1, 2)), atol=1e-4)
+    np.testing.assert_allclose(output.std(axis=(1, 2)), style.std(axis=(1, 2)), rtol=1e-3)
+    np.testing.assert_allclose(st.adain(content, style, alpha=0.0), content, atol=1e-6)
+    layer = st.AdaptiveInstanceNormalization()
+    np.testing.assert_allclose(layer([content, style], alpha=0.5), st.adain(content, style, 0.5), atol=1e-6)
+    with pytest.raises(ValueError, match="alpha"):
+        st.adain(content, style, alpha=1.5)
+    with pytest.raises(ValueError, match="channel"):
+        st.adain(content, style[..., :3])
+
+
+def test_instance_normalization_normalises_each_channel():
+    x = np.random.default_rng(10).normal(5.0, 2.0, (2, 8, 8, 3)).astype("float32")
+    y = st.InstanceNormalization()(x).numpy()
+    np.testing.assert_allclose(y.mean(axis=(1, 2)), 0.0, atol=1e-4)
+    np.testing.assert_allclose(y.std(axis=(1, 2)), 1.0, atol=1e-3)
+
+
+# --- save and load ----------------------------------------------------------
+
+
+def test_transform_network_survives_save_and_load(tmp_path):
+    network = st.build_transform_network(filters=(8, 8, 16), residual_blocks=2)
+    # move the instance-norm scales off their initial values so loading them matters
+    for layer in network.layers:
+        if isinstance(layer, st.InstanceNormalization):
+            layer.gamma.assign(np.linspace(0.5, 1.5, layer.gamma.shape[0]))
+    path = tmp_path / "transform.keras"
+    network.save(path)
+    loaded = keras.saving.load_model(path)
+    image = _image(11)[None]
+    np.testing.assert_array_equal(np.asarray(loaded(image)), np.asarray(network(image)))
+    assert "residual1" in [layer.name for layer in loaded.layers]
+    block = st.ResidualBlock(16, name="r")
+    assert st.ResidualBlock.from_config(block.get_config()).get_config() == block.get_config()
+
+
+def test_adain_decoder_survives_save_and_load(tmp_path):
+    decoder = st.build_adain_decoder(width=0.125)
+    path = tmp_path / "decoder.keras"
+    decoder.save(path)
+    loaded = keras.saving.load_model(path)
+    features = np.random.default_rng(12).uniform(0, 3, (1, 4, 4, 512)).astype("float32")
+    assert decoder(features).shape == (1, 32, 32, 3)
+    np.testing.assert_array_equal(np.asarray(loaded(features)), np.asarray(decoder(features)))
+
+
+def test_stylize_fast_and_adain_keep_any_image_size():
+    network = st.build_transform_network(filters=(4, 4, 4), residual_blocks=1)
+    assert st.stylize_fast(network, _image(0, 32)[:30, :27]).shape == (30, 27, 3)
+    encoder = st.build_vgg_feature_extractor(["block4_conv1"], weights="random")
+    decoder = st.build_adain_decoder(width=0.125)
+    out = st.stylize_adain(encoder, decoder, _image(0, 32)[:29, :21], _image(1, 16), alpha=0.5)
+    assert out.shape == (29, 21, 3) and 0.0 <= out.min() and out.max() <= 1.0
+
+
+# --- training steps ---------------------------------------------------------
+
+
+def test_fast_style_train_step_lowers_the_loss():
+    keras.utils.set_random_seed(0)
+    network = st.build_transform_network(filters=(8, 8, 8), residual_blocks=1)
+    features = st.build_vgg_feature_extractor(st.FAST_CONTENT_LAYERS + st.STYLE_LAYERS, weights="random")
+    model = st.FastStyleTransfer(network, features, _image(13), style_weight=1e-2)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    batch = tf.constant(np.stack([_image(14), _image(15)]))
+    step = tf.function(model.train_step)
+    first = float(step(batch)["loss"])
+    for _ in range(5):
+        logs = step(batch)
+    _, terms = model.compute_losses(batch)
+    assert float(terms["loss"]) < first
+    assert set(logs) == {"loss", "content_loss", "style_loss", "tv_loss"}
+
+
+def test_adain_fit_runs_and_lowers_the_loss():
+    keras.utils.set_random_seed(0)
+    encoder = st.build_vgg_feature_extractor(st.ADAIN_LAYERS, weights="random")
+    model = st.AdaINStyleTransfer(encoder, st.build_adain_decoder(width=0.125), style_weight=1.0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    content = np.stack([_image(16), _image(17)])
+    style = np.stack([_image(18), _image(19)])
+    _, before = model.compute_losses(content, style)
+    history = model.fit((content, style), batch_size=2, epochs=6, verbose=0)
+    _, after = model.compute_losses(content, style)
+    assert float(after["loss"]) < float(before["loss"])
+    assert set(history.history) == {"loss", "content_loss", "style_loss"}
