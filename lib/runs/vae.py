@@ -219,7 +219,7 @@ def negative_elbo_per_image(model, images, labels=None, *, seed=0, batch_size=50
     return {name: np.concatenate(values) for name, values in parts.items()}
 
 
-def evaluate(run_dir, *, seed=0, k=None, count=None, batch_size=250):
+def evaluate(run_dir, *, seed=0, k=None, count=None, batch_size=250, data=None):
     """Held-out negative ELBO and IWAE negative log-likelihood, in nats per image.
 
     Args:
@@ -228,6 +228,8 @@ def evaluate(run_dir, *, seed=0, k=None, count=None, batch_size=250):
             images is fixed by HELD_OUT_SEED).
         k: importance samples (default: the run's iwae_k setting).
         count: number of held-out images (default: the run's eval_images, or all).
+        batch_size: held-out images per IWAE batch.
+        data: an already loaded `lib.data.DigitData` (default: load what the run used).
 
     Returns:
         dict: neg_elbo_nats, nll_nats, reconstruction_nats, kl_nats, k,
@@ -237,7 +239,7 @@ def evaluate(run_dir, *, seed=0, k=None, count=None, batch_size=250):
     settings = run["config"]
     k = int(k or settings.get("iwae_k") or 5000)
     count = count or settings.get("eval_images")
-    data = load_data(settings)
+    data = data if data is not None else load_data(settings)
     images, labels = held_out_images(data, count)
     use_labels = labels if model.num_classes else None
     terms = negative_elbo_per_image(model, images, use_labels, seed=seed)
