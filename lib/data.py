@@ -225,17 +225,20 @@ def make_dataset(images, labels=None, *, batch_size, epoch=0, seed=0, shuffle=Tr
             f"Expected batch_size <= the number of images ({len(images)}) when dropping "
             f"the last partial batch. Received: batch_size={batch_size}"
         )
-    tensors = images.astype(np.float32)
     if labels is not None:
         labels = np.asarray(labels)
         if labels.shape != (len(images),):
             raise ValueError(
                 f"Expected one label per image, shape ({len(images)},). Received: shape={labels.shape}"
             )
+    if shuffle:
+        # A NumPy permutation from (seed, epoch) alone: tf.data's own shuffle also
+        # depends on TensorFlow's global seed, which a resumed process may not share.
+        order = np.random.default_rng([int(seed), int(epoch)]).permutation(len(images))
+        images = images[order]
+        labels = labels[order] if labels is not None else None
+    tensors = images.astype(np.float32)
+    if labels is not None:
         tensors = (tensors, labels.astype(np.int32))
     dataset = tf.data.Dataset.from_tensor_slices(tensors)
-    if shuffle:
-        # One fixed permutation per (seed, epoch): repeatable across restarts.
-        dataset = dataset.shuffle(len(images), seed=int(seed) * 100_003 + int(epoch),
-                                  reshuffle_each_iteration=False)
     return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
