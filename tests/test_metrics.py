@@ -219,17 +219,35 @@ def test_committed_classifier_reaches_its_recorded_accuracy(extractor, digits):
     assert "mnist_classifier.weights.h5" in extractor.description and "%" in extractor.description
 
 
-def test_fid_real_digits_small_noise_large(extractor, digits):
+@pytest.fixture(scope="module")
+def features(extractor, digits):
+    """Classifier features of real training digits, held-out digits, noise and shifted digits."""
     train_images, test_images, _ = digits
     noise = np.random.default_rng(0).random(test_images.shape, dtype=np.float32)
-    real = metrics.evaluate_images(test_images, train_images, extractor)
-    fake = metrics.evaluate_images(noise, train_images, extractor)
-    assert set(real) >= {"fid", "kid", "kid_std", "classifier"}
-    assert real["fid"] < 0.02 * fake["fid"]
-    assert real["kid"] < 0.01 * fake["kid"] and fake["kid"] > 10 * fake["kid_std"]
-    # Shifting real digits by 3 pixels makes them measurably less like the data.
-    shifted = np.roll(test_images, 3, axis=2)
-    assert real["fid"] < metrics.evaluate_images(shifted, train_images, extractor)["fid"] < fake["fid"]
+    shifted = np.roll(test_images, 3, axis=2)  # every held-out digit moved 3 pixels right
+    return {
+        name: metrics.classifier_features(images, extractor)
+        for name, images in [("train", train_images), ("test", test_images), ("noise", noise), ("shifted", shifted)]
+    }
+
+
+def test_fid_real_digits_small_noise_large(features):
+    fid = {name: metrics.frechet_distance(features[name], features["train"]) for name in ("test", "noise", "shifted")}
+    # Held-out real digits are the floor; shifted digits are measurably worse; noise is far off.
+    assert fid["test"] < 0.02 * fid["noise"]
+    assert fid["test"] < fid["shifted"] < fid["noise"]
+    kid_real, _ = metrics.kernel_inception_distance(features["test"], features["train"])
+    kid_noise, kid_noise_std = metrics.kernel_inception_distance(features["noise"], features["train"])
+    assert abs(kid_real) < 0.01 * kid_noise and kid_noise > 10 * kid_noise_std
+
+
+def test_evaluate_images_reports_fid_kid_and_classifier(extractor, digits):
+    train_images, test_images, _ = digits
+    result = metrics.evaluate_images(test_images[:300], train_images[:600], extractor, subset_size=200)
+    assert set(result) >= {"fid", "kid", "kid_std", "classifier"}
+    assert result["fid"] >= 0.0 and result["kid_std"] >= 0.0
+    assert result["classifier"] == extractor.description
+    assert (result["num_generated"], result["num_reference"]) == (300, 600)
 
 
 def test_class_histogram_shows_mode_collapse(extractor, digits):
