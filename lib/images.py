@@ -270,9 +270,9 @@ def load_image(source, *, max_side=512, min_side=16, file_hash=None, cache_dir=N
     """
     _check_sides(max_side, min_side)
     if isinstance(source, pathlib.PurePath):
-        name = str(source)
+        name = str(source.expanduser())
     elif isinstance(source, str):
-        name = source
+        name = source if _is_url(source) else os.path.expanduser(source)
     else:
         raise ValueError(
             "Expected a path, an http(s) URL or a built-in image name (a str or "

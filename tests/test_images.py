@@ -92,6 +92,32 @@ def test_sixteen_bit_png_is_scaled_by_65535(tmp_path):
     assert 0 < image[0, 5, 0] < 1 / 255
 
 
+def _png16(path, array):
+    """Write a 16-bit RGB or RGBA PNG by hand (Pillow cannot write one)."""
+    height, width, channels = array.shape
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 16, {3: 2, 4: 6}[channels], 0, 0, 0)
+    rows = b"".join(b"\x00" + array[y].astype(">u2").tobytes() for y in range(height))  # filter 0
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    )
+    return path
+
+
+def test_sixteen_bit_colour_and_rgba_png(tmp_path):
+    colour = np.linspace(0, 65535, 20 * 20 * 4).reshape(20, 20, 4).astype(np.uint16)
+    colour[:, :, 3] = 65535
+    colour[0, 0, 3] = 0  # one transparent pixel -> white
+    rgb = images.load_image(_png16(tmp_path / "rgb16.png", colour[:, :, :3]), max_side=None)
+    np.testing.assert_allclose(rgb, colour[:, :, :3] / 65535.0, atol=1 / 255)  # read at 8-bit precision
+    rgba = images.load_image(_png16(tmp_path / "rgba16.png", colour), max_side=None)
+    np.testing.assert_allclose(rgba[0, 0], [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(rgba[1:], colour[1:, :, :3] / 65535.0, atol=1 / 255)
+
+
 def test_float_tiff_is_taken_as_zero_one_and_clipped(tmp_path):
     values = np.full((20, 20), 0.25, np.float32)
     Image.fromarray(values).save(tmp_path / "float.tiff")
