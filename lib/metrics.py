@@ -390,7 +390,9 @@ def kernel_inception_distance(features_a, features_b, *, num_subsets=10, subset_
     computed on `num_subsets` random subsets of m = min(subset_size, N_a, N_b) rows
     drawn without replacement from each set (Binkowski et al. 2018). The estimate is
     unbiased, so for two samples of the same distribution it is 0 on average and may
-    be slightly negative.
+    be slightly negative. When the subsets are the whole sets (e.g. 1,000 images on
+    each side with subset_size=1000) every subset is the same and the std is 0; pass
+    a smaller subset_size to see the spread.
 
     Args:
         features_a: array (N_a, d), N_a >= 2.
