@@ -194,6 +194,24 @@ def test_classifier_layers_and_shapes():
         metrics.build_mnist_classifier(feature_dim=0)
 
 
+def test_classifier_save_and_load_give_identical_outputs(tmp_path):
+    import keras
+
+    model = metrics.build_mnist_classifier()
+    images = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+    model.save(tmp_path / "classifier.keras")
+    restored = keras.saving.load_model(tmp_path / "classifier.keras")  # safe_mode on
+    np.testing.assert_array_equal(restored.predict_on_batch(images), model.predict_on_batch(images))
+    model.save_weights(tmp_path / "classifier.weights.h5")
+    extractor = metrics.load_feature_extractor(tmp_path / "classifier.weights.h5")
+    np.testing.assert_allclose(
+        metrics.classifier_features(images, extractor),
+        keras.Model(model.input, model.get_layer("features").output).predict_on_batch(images),
+        rtol=1e-5, atol=1e-6,
+    )
+    assert "accuracy unknown" in extractor.description  # no JSON record beside it
+
+
 # ---------------------------------------------------------------- the committed classifier
 
 
