@@ -19,7 +19,7 @@ and held-out accuracy are committed in `data/`. Numbers computed with these feat
 are comparable with each other, NOT with FIDs published for Inception features.
 
 Public names: `build_mnist_classifier`, `FeatureExtractor`, `load_feature_extractor`,
-`make_feature_extractor`,
+`make_feature_extractor`, `metadata_path`,
 `DEFAULT_WEIGHTS`, `classifier_features`, `predict_digits`, `class_histogram`,
 `classifier_accuracy`, `frechet_distance`, `kernel_inception_distance`,
 `evaluate_images`.
@@ -104,7 +104,9 @@ class FeatureExtractor:
     forward: object = dataclasses.field(default=None, repr=False, compare=False)
 
 
-def _metadata_path(weights_path):
+def metadata_path(weights_path):
+    """The JSON record beside a weights file: x.weights.h5 -> x.json (a pathlib.Path)."""
+    weights_path = pathlib.Path(weights_path)
     name = weights_path.name
     stem = name[: -len(".weights.h5")] if name.endswith(".weights.h5") else weights_path.stem
     return weights_path.with_name(stem + ".json")
@@ -151,7 +153,7 @@ def _load_feature_extractor(weights_path, modification_time):
             f"Regenerate it with `{REGENERATE}`."
         ) from error
     accuracy, trained_on = None, None
-    metadata_path = _metadata_path(weights_path)
+    metadata_path = metadata_path(weights_path)
     try:
         metadata = json.loads(metadata_path.read_text())
         accuracy = float(metadata["accuracy"])

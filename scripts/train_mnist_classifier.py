@@ -127,7 +127,7 @@ def main(argv=None):
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "versions": {"keras": keras.__version__, "numpy": np.__version__},
     }
-    json_path = metrics._metadata_path(args.out)
+    json_path = metrics.metadata_path(args.out)
     temporary = json_path.with_name(".tmp-" + json_path.name)
     temporary.write_text(json.dumps(record, indent=2) + "\n")
     os.replace(temporary, json_path)

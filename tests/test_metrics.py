@@ -227,7 +227,7 @@ def digits():
 
 def test_committed_classifier_reaches_its_recorded_accuracy(extractor, digits):
     _, test_images, test_labels = digits
-    record = json.loads(metrics._metadata_path(metrics.DEFAULT_WEIGHTS).read_text())
+    record = json.loads(metrics.metadata_path(metrics.DEFAULT_WEIGHTS).read_text())
     assert record["accuracy"] >= 0.97
     assert extractor.accuracy == pytest.approx(record["accuracy"])
     # The held-out digits of the offline split are the ones the record was measured on.
