@@ -135,7 +135,7 @@ def load_digits(name="mnist", *, offline=None, seed=0, verbose=True):
     if name == "fashion_mnist":
         raise ValueError(
             "Fashion-MNIST could not be downloaded and has no offline copy "
-            f"({type(download_error).__name__ if download_error else 'offline=True'}). "
+            f"({str(download_error)[:120] if download_error else 'offline=True'}). "
             "Connect to the internet once and run "
             "`python -c \"import keras; keras.datasets.fashion_mnist.load_data()\"` "
             "(Keras caches it in ~/.keras/datasets), or use dataset 'mnist'."

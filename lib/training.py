@@ -249,7 +249,8 @@ def train(
         if progress:
             from tqdm.auto import tqdm  # only needed for the bar
 
-            bar = tqdm(total=total, desc=f"epoch {epoch + 1}/{epochs}", leave=False)
+            # disable=None: a bar on a terminal or in Jupyter, none in a log file.
+            bar = tqdm(total=total, desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=None)
         logs = {}
         for step_index, batch in enumerate(dataset):
             logs = _to_python(step(batch))
