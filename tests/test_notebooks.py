@@ -1,0 +1,55 @@
+"""Every notebook, executed end to end in quick mode, each within its stated limit.
+
+A notebook is a test: it runs in a fresh kernel (through scripts/run_course.py,
+in a subprocess) with COURSE_QUICK=1, and fails if any cell raises or if it
+runs past its time limit below. Executed copies go to runs/notebooks/ so a
+failure can be looked at with its pictures.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+# Seconds each notebook may take in quick mode on a 2-core CPU, kernel start
+# included. Quick runs are designed for about 45 s; the limit leaves room for
+# a slower or busier machine, and a notebook past it fails.
+TIME_LIMIT_SECONDS = 150
+
+
+def test_every_chapter_has_its_notebooks():
+    numbers = [path.name[:2] for path in NOTEBOOKS]
+    assert numbers == [f"{n:02d}" for n in range(1, len(NOTEBOOKS) + 1)], numbers
+    assert len(NOTEBOOKS) >= 9
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_notebook_is_committed_clean_with_a_parameters_cell(notebook):
+    cells = json.loads(notebook.read_text())["cells"]
+    outputs = [cell for cell in cells if cell["cell_type"] == "code" and (cell["outputs"] or cell["execution_count"])]
+    assert not outputs, f"{notebook.name}: commit notebooks without outputs"
+    tagged = [cell for cell in cells if "parameters" in cell.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{notebook.name}: expected one cell tagged 'parameters', found {len(tagged)}"
+    assert "COURSE_QUICK" in "".join(tagged[0]["source"])
+    assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).startswith("# ")
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_notebook_runs_in_quick_mode(notebook, tmp_path):
+    environment = dict(os.environ, COURSE_QUICK="1", COURSE_RESULTS_DIR=str(tmp_path / "results"),
+                       TF_CPP_MIN_LOG_LEVEL="3")
+    command = [sys.executable, str(ROOT / "scripts" / "run_course.py"), "--one", str(notebook),
+               "--out", str(ROOT / "runs" / "notebooks")]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, env=environment,
+                                timeout=TIME_LIMIT_SECONDS, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{notebook.name} ran past its limit of {TIME_LIMIT_SECONDS} s in quick mode")
+    assert result.returncode == 0, f"{notebook.name} failed:\n{result.stderr[-4000:]}"
