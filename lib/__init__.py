@@ -13,3 +13,5 @@ so `keras.saving.load_model("model.keras")` works for any model the course saved
 """
 
 from lib import gan  # noqa: F401  (registers course>GAN)
+from lib import style_transfer  # noqa: F401  (registers the style networks' layers and models)
+from lib import vae  # noqa: F401  (registers course>VAE and its sampling layer)
