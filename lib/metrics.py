@@ -153,9 +153,9 @@ def _load_feature_extractor(weights_path, modification_time):
             f"Regenerate it with `{REGENERATE}`."
         ) from error
     accuracy, trained_on = None, None
-    metadata_path = metadata_path(weights_path)
+    record_path = metadata_path(weights_path)
     try:
-        metadata = json.loads(metadata_path.read_text())
+        metadata = json.loads(record_path.read_text())
         accuracy = float(metadata["accuracy"])
         trained_on = metadata.get("trained_on")
     except (OSError, ValueError, KeyError, TypeError):
