@@ -76,8 +76,8 @@ def resolve_weights(weights="auto", seed=0, layer_names=st.STYLE_LAYERS, verbose
         (extractor, used) where used is "imagenet", "random" or the path.
 
     Raises:
-        OSError: weights="imagenet" and the download failed.
-        ValueError: a bad path or weights value.
+        ValueError: a bad path or weights value, or weights="imagenet" and the
+            download failed (the message says to use "random" or a local file).
     """
     if weights == "auto":
         try:
@@ -89,7 +89,10 @@ def resolve_weights(weights="auto", seed=0, layer_names=st.STYLE_LAYERS, verbose
             extractor = st.build_vgg_feature_extractor(layer_names, weights="random", seed=seed)
             used = "random"
     else:
-        extractor = st.build_vgg_feature_extractor(layer_names, weights=weights, seed=seed)
+        try:
+            extractor = st.build_vgg_feature_extractor(layer_names, weights=weights, seed=seed)
+        except OSError as error:  # the download failed: a clear message, not a traceback
+            raise ValueError(str(error)) from error
         used = str(weights)
     if verbose:
         print("Weights:", st.describe_vgg_weights(used, seed))
