@@ -625,7 +625,9 @@ def make_vae(latent_dim, *, architecture="mlp", num_classes=0, beta=1.0, seed=0,
         architecture: "mlp" or "conv".
         num_classes: 0, or the number of labels for a conditional VAE.
         beta: KL weight (>= 0).
-        seed: seed for the initial weights and the training randomness.
+        seed: seed for the initial weights (through `keras.utils.set_random_seed`,
+            which also reseeds Python's and NumPy's global generators) and for the
+            training randomness.
         hidden_units: MLP widths (the decoder mirrors them).
         filters, dense_units: conv encoder settings (the decoder mirrors the filters).
         dynamic_binarization: see `VAE`.

@@ -299,3 +299,26 @@ def test_bad_k_and_architecture():
         vae.iwae_bound(_small_vae(), np.zeros((1, 28, 28, 1)), k=0)
     with pytest.raises(ValueError, match=r'architecture "mlp" or "conv".*Received'):
         vae.make_vae(2, architecture="transformer")
+
+
+# ----------------------------------------------------------------------------
+# Exercise checks (lib/exercises/vae.py) accept the reference and reject common mistakes
+# ----------------------------------------------------------------------------
+def test_exercise_checks():
+    from lib.exercises import ExerciseCheckFailed
+    from lib.exercises import vae as checks
+
+    checks.check_gaussian_kl(vae.gaussian_kl)
+    with pytest.raises(ExerciseCheckFailed, match="one value per example|expected"):
+        checks.check_gaussian_kl(lambda m, v: tf.reduce_mean(vae.gaussian_kl(m, v)))  # batch-averaged
+    checks.check_reparameterize(lambda m, v, e: m + tf.exp(0.5 * v) * e)
+    with pytest.raises(ExerciseCheckFailed, match="variance"):
+        checks.check_reparameterize(lambda m, v, e: m + tf.exp(v) * e)
+    checks.check_iwae_from_log_weights(lambda w: tf.reduce_logsumexp(w, axis=0) - np.log(w.shape[0]))
+    with pytest.raises(ExerciseCheckFailed, match="underflows"):
+        checks.check_iwae_from_log_weights(lambda w: np.log(np.mean(np.exp(w), axis=0)))
+    model = _small_vae(num_classes=10)
+    images = vae.binarize(_images(6), seed=0).numpy()
+    checks.check_classify_by_elbo(lambda m, x: checks.classify_by_elbo(m, x), model, images)
+    with pytest.raises(ExerciseCheckFailed):
+        checks.check_classify_by_elbo(lambda m, x: (checks.classify_by_elbo(m, x) + 1) % 10, model, images)
