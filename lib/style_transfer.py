@@ -464,7 +464,7 @@ def gatys_losses(image, extractor, content_targets, style_targets, *, content_la
 
 
 def lbfgs_minimize(value_and_gradient, initial, *, max_iterations, history_size=10,
-                   first_step=0.01, callback=None):
+                   first_step=0.01, project=None, callback=None):
     """Minimises a function with L-BFGS (two-loop recursion, backtracking line search).
 
     A small NumPy implementation, so this module needs no SciPy (the tests check
@@ -481,6 +481,10 @@ def lbfgs_minimize(value_and_gradient, initial, *, max_iterations, history_size=
         history_size: int > 0, how many (s, y) pairs approximate the inverse Hessian.
         first_step: the largest coordinate change of the first step (a plain
             gradient step), since no curvature is known yet; 0.01 suits pixels in [0, 1].
+        project: optional callable x -> x mapping a trial point into the feasible
+            set (e.g. clipping pixels to [0, 1]); a projected L-BFGS heuristic
+            (without it, a bounded problem's result is clipped only at the end and
+            can be far from the optimum found).
         callback: optional callable(iteration, x, value) after every iteration;
             returning True stops early.
 
@@ -532,6 +536,8 @@ def lbfgs_minimize(value_and_gradient, initial, *, max_iterations, history_size=
         step = 1.0
         while True:
             candidate = x + step * direction
+            if project is not None:
+                candidate = np.asarray(project(candidate), dtype=np.float64)
             candidate_value, candidate_gradient = evaluate(candidate)
             evaluations += 1
             if (np.isfinite(candidate_value) and candidate_value <= value + 1e-4 * step * slope) or step < 1e-10:
@@ -558,8 +564,8 @@ def stylize_gatys(content, style, *, extractor, steps=100, optimizer="adam",
 
     The image starts as the content image. Adam takes `steps` steps of a
     `tf.function` (or eager / XLA-compiled, see `execution`) and clips pixels to
-    [0, 1] after each; L-BFGS (`lbfgs_minimize`) works unconstrained and the
-    result is clipped at the end, as in Gatys et al.
+    [0, 1] after each; L-BFGS (`lbfgs_minimize`) clips every trial point to
+    [0, 1] too (projected L-BFGS), so both optimise the same bounded problem.
 
     Args:
         content: float array (H, W, 3) in [0, 1].
@@ -672,7 +678,8 @@ def stylize_gatys(content, style, *, extractor, steps=100, optimizer="adam",
     terms0, _ = loss_and_gradient(content)
     record(0, terms0)
     pixels, _, _ = lbfgs_minimize(
-        value_and_gradient, content.numpy(), max_iterations=int(steps), callback=on_iteration
+        value_and_gradient, content.numpy(), max_iterations=int(steps), callback=on_iteration,
+        project=lambda x: np.clip(x, 0.0, 1.0),  # keep pixels valid, as Adam's steps do
     )
     return np.clip(pixels[0], 0.0, 1.0).astype("float32"), history
 
