@@ -164,7 +164,7 @@ def _build_vgg19(weights, seed):
             raise OSError(
                 "Could not download the VGG19 ImageNet weights "
                 f"({type(error).__name__}: {error}). Without network access pass "
-                "weights='random' (seeded random VGG19, lower quality) or "
+                "weights='random' (command line: --weights random; a seeded random VGG19, lower quality) or "
                 "weights='/path/to/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5'."
             ) from error
     else:
