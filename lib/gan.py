@@ -396,8 +396,13 @@ class GAN(keras.Model):
     and so does a custom loop: `step = tf.function(gan.train_step)`.
 
     Noise is drawn with stateless ops seeded by `(seed, discriminator
-    optimizer iterations)`, so a run restored from a checkpoint draws the
-    same noise as an uninterrupted run.
+    optimizer iterations)` (see `_step_seed`; notebook 01 uses it to feed a
+    teaching step the same noise), so a run restored from a checkpoint draws
+    the same noise as an uninterrupted run.
+
+    `train_step` returns running means over the calls since the last
+    `reset_metrics()`: `fit()` resets them each epoch, and so must a custom
+    loop (`lib.training.train` does).
 
     Args:
         generator: from `build_generator` (conditional when `num_classes`).
@@ -554,8 +559,8 @@ class GAN(keras.Model):
         Args:
             num_images: how many (noise drawn from `seed`), or None with `noise`.
             noise: optional (n, latent_dim) array; fixed noise shows progress.
-            labels: (n,) class labels for a conditional GAN (required there,
-                ignored by an unconditional one is an error).
+            labels: (n,) class labels: required by a conditional GAN, and an
+                error for an unconditional one.
             seed: seed of the noise when `noise` is None.
 
         Returns:
@@ -580,8 +585,15 @@ class GAN(keras.Model):
             labels = np.asarray(labels)
             validate_labels(labels, self.num_classes, batch_size=len(noise))
             inputs = [noise, labels.astype("int32")]
-        images = self.generator.predict(inputs, verbose=0, batch_size=500)
-        return ((images.astype("float32") + 1.0) / 2.0).clip(0.0, 1.0)
+        # Direct calls in chunks of 500, not predict(): no retracing warnings when
+        # a notebook holds several models.
+        chunks = []
+        arrays = inputs if self.num_classes is not None else [inputs]
+        for start in range(0, len(noise), 500):
+            batch = [tf.constant(array[start : start + 500]) for array in arrays]
+            chunks.append(self.generator(batch if len(batch) > 1 else batch[0], training=False).numpy())
+        images = np.concatenate(chunks).astype("float32")
+        return ((images + 1.0) / 2.0).clip(0.0, 1.0)
 
     # -- The training step -------------------------------------------------------
 
