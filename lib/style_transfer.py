@@ -534,15 +534,21 @@ def lbfgs_minimize(value_and_gradient, initial, *, max_iterations, history_size=
             if slope == 0:
                 break  # zero gradient: a stationary point
         step = 1.0
-        while True:
+        for _ in range(30):  # at most 30 halvings
             candidate = x + step * direction
             if project is not None:
                 candidate = np.asarray(project(candidate), dtype=np.float64)
             candidate_value, candidate_gradient = evaluate(candidate)
             evaluations += 1
-            if (np.isfinite(candidate_value) and candidate_value <= value + 1e-4 * step * slope) or step < 1e-10:
+            # Armijo on the step actually taken (projection may shorten it);
+            # if projection made it uphill, ask only for a decrease.
+            decrease = min(np.dot(gradient, candidate - x), 0.0)
+            if np.isfinite(candidate_value) and candidate_value <= value + 1e-4 * decrease \
+                    and (decrease < 0 or candidate_value < value):
                 break
             step *= 0.5
+        else:
+            break  # no step lowers the function: a (projected) stationary point
         s = candidate - x
         y = candidate_gradient - gradient
         curvature = np.dot(s, y)
