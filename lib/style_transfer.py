@@ -533,21 +533,30 @@ def lbfgs_minimize(value_and_gradient, initial, *, max_iterations, history_size=
             slope = np.dot(gradient, direction)
             if slope == 0:
                 break  # zero gradient: a stationary point
-        step = 1.0
-        for _ in range(30):  # at most 30 halvings
-            candidate = x + step * direction
-            if project is not None:
-                candidate = np.asarray(project(candidate), dtype=np.float64)
-            candidate_value, candidate_gradient = evaluate(candidate)
-            evaluations += 1
-            # Armijo on the step actually taken (projection may shorten it);
-            # if projection made it uphill, ask only for a decrease.
-            decrease = min(np.dot(gradient, candidate - x), 0.0)
-            if np.isfinite(candidate_value) and candidate_value <= value + 1e-4 * decrease \
-                    and (decrease < 0 or candidate_value < value):
+        found = False
+        for attempt in range(2):
+            step = 1.0
+            for _ in range(30):  # at most 30 halvings
+                candidate = x + step * direction
+                if project is not None:
+                    candidate = np.asarray(project(candidate), dtype=np.float64)
+                candidate_value, candidate_gradient = evaluate(candidate)
+                evaluations += 1
+                # Armijo on the step actually taken (projection may shorten it);
+                # if projection made it uphill, ask only for a decrease.
+                decrease = min(np.dot(gradient, candidate - x), 0.0)
+                if np.isfinite(candidate_value) and candidate_value <= value + 1e-4 * decrease \
+                        and (decrease < 0 or candidate_value < value):
+                    found = True
+                    break
+                step *= 0.5
+            if found or not pairs:
                 break
-            step *= 0.5
-        else:
+            # The quasi-Newton step failed (e.g. after projection): forget the
+            # history and try a plain gradient step once.
+            pairs.clear()
+            direction = -gradient * first_step / max(np.max(np.abs(gradient)), 1e-30)
+        if not found:
             break  # no step lowers the function: a (projected) stationary point
         s = candidate - x
         y = candidate_gradient - gradient
