@@ -305,3 +305,19 @@ def test_a_distributed_step_equals_a_single_device_step():
     assert float(values["weight_gap"]) < 1e-5
     single_g, distributed_g = map(float, values["g_loss"].split())
     assert distributed_g == pytest.approx(single_g, rel=1e-4)
+
+
+def test_mixed_precision_step_runs_with_loss_scaling():
+    from lib.runs import gan as gan_runs
+
+    settings = gan_runs.settings_for("dcgan") | {"mixed_precision": True, "latent_dim": 8,
+                                                  "projection_filters": 16, "generator_blocks": [[8, 2]]}
+    try:
+        model = gan_runs.build_model(settings)
+        assert model.generator.get_layer("project").compute_dtype == "float16"
+        assert isinstance(model.generator_optimizer, keras.optimizers.LossScaleOptimizer)
+        logs = tf.function(model.train_step)(tf.constant(real_batch(8)))
+        assert all(np.isfinite(float(value)) for value in logs.values())
+        assert model.generator(tf.zeros((2, 8))).dtype == tf.float32  # the output layer stays float32
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
