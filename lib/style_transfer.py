@@ -277,15 +277,20 @@ def _as_list(values, what):
     return [values]
 
 
-def _layer_weights(layer_weights, count, what):
-    if layer_weights is None:
-        return [1.0] * count
-    layer_weights = list(layer_weights)
-    if len(layer_weights) != count:
+def _paired_layers(values, targets, layer_weights, what):
+    """Checks per-layer values against their targets; returns (weight, value, target) triples."""
+    values = _as_list(values, what)
+    targets = _as_list(targets, what)
+    if len(values) != len(targets):
         raise ValueError(
-            f"Expected one weight per {what} layer ({count}). Received: layer_weights={layer_weights}"
+            f"Expected as many targets as {what}. Received: {len(values)} and {len(targets)}"
         )
-    return layer_weights
+    weights = [1.0] * len(values) if layer_weights is None else list(layer_weights)
+    if len(weights) != len(values):
+        raise ValueError(
+            f"Expected one weight per layer ({len(values)}). Received: layer_weights={weights}"
+        )
+    return list(zip(weights, values, targets))
 
 
 def content_loss(features, target_features, layer_weights=None):
@@ -307,15 +312,8 @@ def content_loss(features, target_features, layer_weights=None):
     Raises:
         ValueError: if the lists differ in length.
     """
-    features = _as_list(features, "feature maps")
-    target_features = _as_list(target_features, "feature maps")
-    if len(features) != len(target_features):
-        raise ValueError(
-            f"Expected as many target layers as layers. Received: {len(features)} and {len(target_features)}"
-        )
-    weights = _layer_weights(layer_weights, len(features), "content")
     total = 0.0
-    for weight, feature, target in zip(weights, features, target_features):
+    for weight, feature, target in _paired_layers(features, target_features, layer_weights, "feature maps"):
         total += weight * tf.reduce_mean(tf.square(feature - target))
     return tf.convert_to_tensor(total, dtype=tf.float32)
 
@@ -343,15 +341,8 @@ def style_loss(grams, target_grams, layer_weights=None):
     Raises:
         ValueError: if the lists differ in length.
     """
-    grams = _as_list(grams, "Gram matrices")
-    target_grams = _as_list(target_grams, "Gram matrices")
-    if len(grams) != len(target_grams):
-        raise ValueError(
-            f"Expected as many target Gram matrices as Gram matrices. Received: {len(grams)} and {len(target_grams)}"
-        )
-    weights = _layer_weights(layer_weights, len(grams), "style")
     total = 0.0
-    for weight, gram, target in zip(weights, grams, target_grams):
+    for weight, gram, target in _paired_layers(grams, target_grams, layer_weights, "Gram matrices"):
         per_image = tf.reduce_sum(tf.square(gram - target), axis=[-2, -1])  # (batch,)
         total += weight * tf.reduce_mean(per_image)
     return tf.convert_to_tensor(total, dtype=tf.float32)
