@@ -4,6 +4,7 @@ Tiny images (16-32 px) and random VGG19 weights keep the file fast and offline.
 """
 
 import os
+import textwrap
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -14,6 +15,7 @@ import scipy.optimize
 import tensorflow as tf
 
 from lib import style_transfer as st
+from tests.distributed import run_with_two_cpus
 
 
 def _image(seed, size=32):
@@ -319,3 +321,83 @@ def test_adain_fit_runs_and_lowers_the_loss():
     _, after = model.compute_losses(content, style)
     assert float(after["loss"]) < float(before["loss"])
     assert set(history.history) == {"loss", "content_loss", "style_loss"}
+
+
+# --- tf.distribute ------------------------------------------------------------
+
+
+def _distributed_gap(build_snippet, batch_snippet):
+    """Runs one train_step single-device and one under MirroredStrategy; returns printed values."""
+    output = run_with_two_cpus(
+        """
+        import keras, numpy as np
+        from lib import style_transfer as st, training
+
+        def image(seed, size=32):
+            rng = np.random.default_rng(seed)
+            return np.kron(rng.uniform(0, 1, (size // 4, size // 4, 3)), np.ones((4, 4, 1))).astype("float32")
+
+        def make(scope):
+            keras.utils.set_random_seed(0)
+            with scope:
+        """ + textwrap.indent(textwrap.dedent(build_snippet), " " * 16) + """
+                # SGD, not Adam: Adam's first step is lr * sign(gradient), which turns
+                # round-off in a zero gradient (a conv bias before instance norm) into a full step.
+                model.compile(optimizer=keras.optimizers.SGD(0.1))
+                training.build_optimizers(model)  # before strategy.run (shared/FACTS.md)
+            return model
+
+        """ + textwrap.dedent(batch_snippet) + """
+        single = make(tf.distribute.get_strategy().scope())
+        single_logs = tf.function(single.train_step)(batch)
+
+        mirrored = make(strategy.scope())
+        dataset = strategy.experimental_distribute_dataset(
+            tf.data.Dataset.from_tensor_slices(batch).batch(4))
+
+        @tf.function
+        def distributed_step(replica_batch):
+            return strategy.run(mirrored.train_step, args=(replica_batch,))
+
+        for replica_batch in dataset:
+            distributed_logs = distributed_step(replica_batch)
+        replica_losses = strategy.experimental_local_results(distributed_logs["loss"])
+        moved = max(float(np.max(np.abs(a - b))) for a, b in zip(single.get_weights(), make(tf.distribute.get_strategy().scope()).get_weights()))
+        gap = max(float(np.max(np.abs(a - b))) for a, b in zip(single.get_weights(), mirrored.get_weights()))
+        print("replicas", len(replica_losses))
+        print("moved", moved)
+        print("weight_gap", gap)
+        print("loss", float(single_logs["loss"]), float(np.mean([float(v) for v in replica_losses])))
+        """
+    )
+    return dict(line.split(" ", 1) for line in output.strip().splitlines())
+
+
+@pytest.mark.parametrize("kind", ["fast-style", "adain"])
+def test_a_distributed_style_step_equals_a_single_device_step(kind):
+    # A global batch of 4 split over two logical CPUs must update the weights as one
+    # device does with all 4 images: each replica divides its loss by the replica
+    # count, and the optimizer sums the replicas' gradients.
+    if kind == "fast-style":
+        build = """
+            network = st.build_transform_network(filters=(8, 8, 8), residual_blocks=1)
+            features = st.build_vgg_feature_extractor(st.FAST_CONTENT_LAYERS + st.STYLE_LAYERS, weights="random")
+            model = st.FastStyleTransfer(network, features, image(13), style_weight=1e-2)
+        """
+        batch = "batch = tf.constant(np.stack([image(seed) for seed in range(20, 24)]))"
+    else:
+        build = """
+            encoder = st.build_vgg_feature_extractor(st.ADAIN_LAYERS, weights="random")
+            model = st.AdaINStyleTransfer(encoder, st.build_adain_decoder(width=0.125), style_weight=1.0)
+        """
+        batch = ("batch = (tf.constant(np.stack([image(seed) for seed in range(20, 24)])),\n"
+                 "         tf.constant(np.stack([image(seed) for seed in range(30, 34)])))")
+    values = _distributed_gap(build, batch)
+    assert int(values["replicas"]) == 2
+    moved, gap = float(values["moved"]), float(values["weight_gap"])
+    assert moved > 1e-3  # the step changed the weights, so the gap below means something
+    # Style losses of random-VGG features are large, so one SGD step moves some weights
+    # far: compare the gap between the two updates with the size of the update.
+    assert gap < 1e-5 * moved, (gap, moved)
+    single_loss, distributed_loss = map(float, values["loss"].split())
+    assert distributed_loss == pytest.approx(single_loss, rel=1e-4)
