@@ -7,8 +7,11 @@ Sections (each can be skipped with --skip NAME):
              iterations and seconds L-BFGS needs to reach Adam's final loss (same
              images, size and weights).
   forward    milliseconds of one forward pass for a 512x512 image: the fast-style
-             transformation network (ours and Johnson et al.'s width) and AdaIN
-             (VGG19 encoder to block4_conv1 + AdaIN + decoder, two widths).
+             transformation network (ours and Johnson et al.'s width); AdaIN's parts
+             (VGG19 encoder to block4_conv1, decoders of three widths) with their
+             GFLOP counts, and whole stylisations through st.AdaINStylizer (eager,
+             tf.function, XLA; style encoded per image or once and reused); the
+             machine's matmul GFLOP/s, which bounds how fast the encoder can be.
   quality    content and style losses under a JUDGE feature extractor the methods
              never optimised against (random VGG19, seed 12345), and a colour
              distance to the style image, for: the content image itself, the
@@ -119,32 +122,72 @@ def bench_lbfgs(extractor, size, adam_steps, max_lbfgs):
     return content, style, {"Gatys, Adam": adam_image, "Gatys, L-BFGS": lbfgs_image}
 
 
+def _gflops(function, input_shapes):
+    """Floating-point operations of one call, counted by TensorFlow's graph profiler (2 per multiply-add)."""
+    specs = [tf.TensorSpec(shape, tf.float32) for shape in input_shapes]
+    graph = tf.function(function).get_concrete_function(*specs).graph
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    return tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops / 1e9
+
+
+def _matmul_gflops_per_second(repeats):
+    """This machine's float32 matrix-multiply speed: the ceiling for convolution layers."""
+    a = tf.random.uniform((2048, 2048))
+    b = tf.random.uniform((2048, 2048))
+    multiply = tf.function(lambda: tf.matmul(a, b))
+    seconds = _median_seconds(lambda: multiply().numpy(), max(repeats, 5), warmup=2)
+    return 2 * 2048 ** 3 / seconds / 1e9
+
+
 def bench_forward(extractor_seed, repeats):
     print("\n## One forward pass for a 512x512 image, milliseconds (median of", repeats, "after warm-up)")
-    content = images.load_image("astronaut", max_side=512)[None]  # (1, 512, 512, 3)
-    style = images.load_image("brick", max_side=512)[None]
+    peak = _matmul_gflops_per_second(repeats)
+    print(f"float32 matmul (2048x2048, tf.function): {peak:.0f} GFLOP/s on this machine, the ceiling below")
+    content = images.load_image("astronaut", max_side=512)  # (512, 512, 3)
+    style = images.load_image("brick", max_side=512)
+
+    def report(label, milliseconds, gflops=None):
+        speed = f"  {gflops:6.1f} GFLOP, {gflops / milliseconds * 1000:4.0f} GFLOP/s" if gflops else ""
+        print(f"  {label:<66} {milliseconds:6.0f} ms{speed}")
+
+    print("fast style (Johnson et al.), tf.function:")
     for filters in ((16, 32, 64), (32, 64, 128)):
         network = st.build_transform_network(filters)
-        forward = tf.function(lambda x: network(x, training=False))
-        milliseconds = 1000 * _median_seconds(lambda: forward(content).numpy(), repeats, warmup=1)
-        label = "ours (default)" if filters == (16, 32, 64) else "Johnson et al."
-        print(f"fast-style, filters {filters} [{label}]: {milliseconds:.0f} ms  "
-              f"({network.count_params():,} parameters)")
+        forward = tf.function(lambda x, network=network: network(x, training=False))
+        milliseconds = 1000 * _median_seconds(lambda: forward(content[None]).numpy(), repeats, warmup=1)
+        label = "ours (default)" if filters == (16, 32, 64) else "Johnson et al.'s width"
+        report(f"filters {filters} [{label}], {network.count_params():,} weights", milliseconds,
+               _gflops(lambda x, network=network: network(x), [(1, 512, 512, 3)]))
+
+    print("AdaIN (Huang & Belongie), its parts, tf.function:")
     encoder = st.build_vgg_feature_extractor(["block4_conv1"], weights="random", seed=extractor_seed)
+    encode = tf.function(lambda x: encoder(x)["block4_conv1"])
+    encoder_ms = 1000 * _median_seconds(lambda: encode(content[None]).numpy(), repeats, warmup=1)
+    encoder_gflops = _gflops(lambda x: encoder(x)["block4_conv1"], [(1, 512, 512, 3)])
+    report("VGG19 encoder to block4_conv1", encoder_ms, encoder_gflops)
+    features = encode(content[None])
+    decoders = {}
+    for width in (0.25, 0.5, 1.0):
+        decoders[width] = decoder = st.build_adain_decoder(width)
+        decode = tf.function(lambda x, decoder=decoder: decoder(x, training=False))
+        milliseconds = 1000 * _median_seconds(lambda: decode(features).numpy(), repeats, warmup=1)
+        label = {0.5: " [ours, default]", 1.0: " [Huang & Belongie]"}.get(width, "")
+        report(f"decoder, width {width}{label}", milliseconds,
+               _gflops(lambda x, decoder=decoder: decoder(x), [(1, 64, 64, 512)]))
+
+    print("AdaIN, whole stylisation with st.AdaINStylizer (encoder + AdaIN + decoder, clipped NumPy out):")
     for width in (0.5, 1.0):
-        decoder = st.build_adain_decoder(width)
-
-        @tf.function
-        def forward(content_images, style_images):
-            target = st.adain(encoder(content_images)["block4_conv1"], encoder(style_images)["block4_conv1"])
-            return decoder(target, training=False)
-
-        milliseconds = 1000 * _median_seconds(lambda: forward(content, style).numpy(), repeats, warmup=1)
-        label = "ours (default)" if width == 0.5 else "Huang & Belongie"
-        print(f"AdaIN, decoder width {width} [{label}] (encodes content AND style): {milliseconds:.0f} ms")
-        encode = tf.function(lambda x: encoder(x)["block4_conv1"])
-        encoder_ms = 1000 * _median_seconds(lambda: encode(content).numpy(), repeats, warmup=1)
-    print(f"  of which one VGG19 encoding to block4_conv1: {encoder_ms:.0f} ms")
+        for execution in ("eager", "function", "jit"):
+            stylizer = st.AdaINStylizer(encoder, decoders[width], execution=execution)
+            statistics = stylizer.encode_style(style)
+            both = 1000 * _median_seconds(lambda: stylizer(content, style), repeats, warmup=1)
+            reused = 1000 * _median_seconds(lambda: stylizer(content, statistics), repeats, warmup=1)
+            report(f"width {width}, {execution}: content and style encoded", both)
+            report(f"width {width}, {execution}: style encoded once, reused", reused)
+    print(f"Lower bound for AdaIN at 512x512 on this machine: the content encoding alone is "
+          f"{encoder_gflops:.0f} GFLOP, {1000 * encoder_gflops / peak:.0f} ms at the matmul speed above "
+          f"(measured: {encoder_ms:.0f} ms)")
 
 
 def bench_quality(content, style, results, fast_run, adain_run, size):

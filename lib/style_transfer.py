@@ -35,12 +35,12 @@ Images everywhere are float32 RGB in [0, 1], shaped (height, width, 3) or
 Public names:
     preprocess_for_vgg, VGGPreprocessing, build_vgg_feature_extractor,
     describe_vgg_weights, gram_matrix, content_loss, style_loss,
-    total_variation_loss, mean_std_style_loss, gatys_losses, stylize_gatys,
+    total_variation_loss, channel_mean_std, mean_std_style_loss, gatys_losses, stylize_gatys,
     lbfgs_minimize, rgb_to_yiq, yiq_to_rgb, keep_content_colors,
     match_color_statistics, InstanceNormalization, ResidualBlock,
     build_transform_network, FastStyleTransfer, stylize_fast, adain,
     AdaptiveInstanceNormalization, build_adain_decoder, AdaINStyleTransfer,
-    stylize_adain, CONTENT_LAYERS, STYLE_LAYERS, FAST_CONTENT_LAYERS,
+    AdaINStylizer, stylize_adain, CONTENT_LAYERS, STYLE_LAYERS, FAST_CONTENT_LAYERS,
     ADAIN_LAYERS, VGG19_LAYERS.
 """
 
@@ -401,12 +401,10 @@ def mean_std_style_loss(features, target_features, epsilon=1e-5):
         )
     total = 0.0
     for feature, target in zip(features, target_features):
-        mean, variance = tf.nn.moments(feature, axes=[1, 2])  # (batch, channels)
-        target_mean, target_variance = tf.nn.moments(target, axes=[1, 2])
+        mean, std = channel_mean_std(feature, epsilon)  # (batch, 1, 1, channels) each
+        target_mean, target_std = channel_mean_std(target, epsilon)
         total += tf.reduce_mean(tf.square(mean - target_mean))
-        total += tf.reduce_mean(
-            tf.square(tf.sqrt(variance + epsilon) - tf.sqrt(target_variance + epsilon))
-        )
+        total += tf.reduce_mean(tf.square(std - target_std))
     return tf.convert_to_tensor(total, dtype=tf.float32)
 
 
@@ -1029,6 +1027,35 @@ class FastStyleTransfer(_LossTrackers, keras.Model):
 # ----------------------------------------------------------------------------
 
 
+def channel_mean_std(features, epsilon=1e-5):
+    """Per-image, per-channel mean and standard deviation over the spatial axes.
+
+    Formula:
+        mu[b, c] = mean_{i, j} F[b, i, j, c]
+        sigma[b, c] = sqrt(mean_{i, j} (F[b, i, j, c] - mu[b, c]) ** 2 + epsilon)
+
+    These two numbers per channel are all that AdaIN keeps of a style image, so
+    a style can be encoded once and reused (`AdaINStylizer.encode_style`).
+
+    Args:
+        features: float tensor (batch, height, width, channels).
+        epsilon: float > 0 added to the variance (flat channels).
+
+    Returns:
+        (mean, std), float tensors (batch, 1, 1, channels).
+
+    Raises:
+        ValueError: if `features` is not rank 4.
+    """
+    features = tf.convert_to_tensor(features)
+    if features.shape.rank != 4:
+        raise ValueError(
+            f"Expected features shaped (batch, height, width, channels). Received: shape={features.shape}"
+        )
+    mean, variance = tf.nn.moments(features, axes=[1, 2], keepdims=True)  # (batch, 1, 1, C) each
+    return mean, tf.sqrt(variance + epsilon)
+
+
 def adain(content_features, style_features, alpha=1.0, epsilon=1e-5):
     """Adaptive instance normalisation: content features with the style's channel statistics.
 
@@ -1039,7 +1066,9 @@ def adain(content_features, style_features, alpha=1.0, epsilon=1e-5):
 
     Args:
         content_features: float tensor (batch, H, W, C).
-        style_features: float tensor (batch or 1, h, w, C); the size may differ.
+        style_features: float tensor (batch or 1, h, w, C), the size may differ;
+            or the style's (mean, std) pair from `channel_mean_std`, each
+            (batch or 1, 1, 1, C), to reuse a style without encoding it again.
         alpha: style strength in [0, 1] (0 gives the content features back).
         epsilon: float > 0.
 
@@ -1052,16 +1081,23 @@ def adain(content_features, style_features, alpha=1.0, epsilon=1e-5):
     if isinstance(alpha, (int, float)) and not 0.0 <= alpha <= 1.0:
         raise ValueError(f"Expected alpha between 0 and 1. Received: alpha={alpha}")
     content_features = tf.convert_to_tensor(content_features)
-    style_features = tf.convert_to_tensor(style_features)
-    if content_features.shape[-1] != style_features.shape[-1]:
+    if isinstance(style_features, (tuple, list)):
+        if len(style_features) != 2:
+            raise ValueError(
+                "Expected style features or their (mean, std) pair. "
+                f"Received: a sequence of {len(style_features)}"
+            )
+        style_mean, style_std = (tf.convert_to_tensor(value) for value in style_features)
+    else:
+        style_mean, style_std = channel_mean_std(style_features, epsilon)
+    if content_features.shape[-1] != style_mean.shape[-1] or style_mean.shape != style_std.shape:
         raise ValueError(
             "Expected content and style features with the same channel count. "
-            f"Received: {content_features.shape} and {style_features.shape}"
+            f"Received: content {content_features.shape}, style statistics {style_mean.shape} "
+            f"and {style_std.shape}"
         )
-    content_mean, content_variance = tf.nn.moments(content_features, axes=[1, 2], keepdims=True)
-    style_mean, style_variance = tf.nn.moments(style_features, axes=[1, 2], keepdims=True)
-    normalized = (content_features - content_mean) * tf.math.rsqrt(content_variance + epsilon)
-    target = normalized * tf.sqrt(style_variance + epsilon) + style_mean  # (batch, H, W, C)
+    content_mean, content_std = channel_mean_std(content_features, epsilon)
+    target = (content_features - content_mean) / content_std * style_std + style_mean  # (batch, H, W, C)
     return alpha * target + (1.0 - alpha) * content_features
 
 
@@ -1210,26 +1246,113 @@ class AdaINStyleTransfer(_LossTrackers, keras.Model):
         return self._update_trackers(terms)
 
 
+class AdaINStylizer:
+    """Stylises images with a trained AdaIN decoder: encode a style once, reuse it.
+
+    AdaIN keeps only the per-channel mean and standard deviation of the style's
+    relu4_1 features, so stylising many photographs in one style (a folder, the
+    frames of a video) needs one style encoding, not one per photograph:
+
+        stylizer = AdaINStylizer(encoder, decoder)
+        style = stylizer.encode_style(style_image)        # (mean, std), each (1, 1, 1, 512)
+        for photo in photos:
+            result = stylizer(photo, style, alpha=0.8)    # encoder + AdaIN + decoder
+
+    With execution="function" (the default) the encoder and the decoder run as
+    one compiled graph, traced once for the first image size and once more for
+    any other size (`reduce_retracing`); "jit" adds XLA (one compilation per size).
+
+    Args:
+        encoder: `build_vgg_feature_extractor(ADAIN_LAYERS or ("block4_conv1",))`.
+        decoder: a trained `build_adain_decoder` model.
+        execution: "eager", "function" or "jit".
+        epsilon: float > 0 for the channel statistics.
+
+    Raises:
+        ValueError: for an unknown execution or an encoder without "block4_conv1".
+    """
+
+    def __init__(self, encoder, decoder, execution="function", epsilon=1e-5):
+        if execution not in ("eager", "function", "jit"):
+            raise ValueError(f"Expected execution 'eager', 'function' or 'jit'. Received: execution={execution!r}")
+        if ADAIN_LAYERS[-1] not in encoder.output:
+            raise ValueError(
+                f"Expected an encoder returning {ADAIN_LAYERS[-1]!r}. Received outputs: {sorted(encoder.output)}"
+            )
+        self.encoder = encoder
+        self.decoder = decoder
+        self.execution = execution
+        self.epsilon = float(epsilon)
+        if execution == "eager":
+            self._statistics, self._stylize = self._statistics_of, self._stylize_batch
+        else:
+            compile_options = dict(jit_compile=(execution == "jit"), reduce_retracing=True)
+            self._statistics = tf.function(self._statistics_of, **compile_options)
+            self._stylize = tf.function(self._stylize_batch, **compile_options)
+
+    def _statistics_of(self, style_images):
+        return channel_mean_std(self.encoder(style_images)[ADAIN_LAYERS[-1]], self.epsilon)
+
+    def _stylize_batch(self, content_images, style_mean, style_std, alpha):
+        features = self.encoder(content_images)[ADAIN_LAYERS[-1]]  # (1, H/8, W/8, 512)
+        target = adain(features, (style_mean, style_std), alpha=alpha, epsilon=self.epsilon)
+        return self.decoder(target, training=False)  # (1, H, W, 3)
+
+    def encode_style(self, style):
+        """Returns the style's (mean, std) of relu4_1 features, each (1, 1, 1, 512).
+
+        Args:
+            style: float array (h, w, 3) in [0, 1], any size.
+        """
+        return self._statistics(_as_batch(style, "style"))
+
+    def __call__(self, content, style, alpha=1.0):
+        """Stylises one image.
+
+        Args:
+            content: float array (H, W, 3) in [0, 1], any size (reflect-padded to
+                multiples of 8 and cropped back).
+            style: float array (h, w, 3) in [0, 1], or the (mean, std) pair
+                from `encode_style`.
+            alpha: style strength in [0, 1].
+
+        Returns:
+            float32 NumPy array (H, W, 3) in [0, 1].
+
+        Raises:
+            ValueError: for alpha outside [0, 1] or images that are not RGB.
+        """
+        if not 0.0 <= float(alpha) <= 1.0:
+            raise ValueError(f"Expected alpha between 0 and 1. Received: alpha={alpha}")
+        content_batch = _as_batch(content, "content")
+        height, width = content_batch.shape[1], content_batch.shape[2]
+        if isinstance(style, (tuple, list)):
+            style_mean, style_std = style
+        else:
+            style_mean, style_std = self.encode_style(style)
+        # alpha as a tensor: a new Python float would trace the graph again.
+        output = self._stylize(_pad_to_multiple(content_batch, 8), style_mean, style_std,
+                               tf.constant(alpha, tf.float32))
+        return np.clip(output.numpy()[0, :height, :width, :], 0.0, 1.0)
+
+
 def stylize_adain(encoder, decoder, content, style, alpha=1.0, epsilon=1e-5):
-    """Stylises `content` with any `style` image using a trained AdaIN decoder.
+    """Stylises `content` with any `style` image using a trained AdaIN decoder (eager, one call).
+
+    The one-image form of `AdaINStylizer`, run eagerly (nothing to trace); use
+    the class to stylise many images or to reuse an encoded style.
 
     Args:
         encoder: `build_vgg_feature_extractor(ADAIN_LAYERS or ("block4_conv1",))`.
         decoder: a trained `build_adain_decoder` model.
         content: float array (H, W, 3) in [0, 1], any size (reflect-padded to
             multiples of 8 and cropped back).
-        style: float array (h, w, 3) in [0, 1].
+        style: float array (h, w, 3) in [0, 1], or a (mean, std) pair from
+            `AdaINStylizer.encode_style`.
         alpha: style strength in [0, 1].
         epsilon: float > 0.
 
     Returns:
         float32 NumPy array (H, W, 3) in [0, 1].
     """
-    content_batch = _as_batch(content, "content")
-    style_batch = _as_batch(style, "style")
-    height, width = content_batch.shape[1], content_batch.shape[2]
-    content_features = encoder(_pad_to_multiple(content_batch, 8))["block4_conv1"]
-    style_features = encoder(style_batch)["block4_conv1"]
-    target = adain(content_features, style_features, alpha=alpha, epsilon=epsilon)
-    output = decoder(target, training=False)[:, :height, :width, :]
-    return np.clip(output.numpy()[0], 0.0, 1.0)
+    return AdaINStylizer(encoder, decoder, execution="eager", epsilon=epsilon)(content, style, alpha)

@@ -245,6 +245,66 @@ def test_adain_output_has_the_style_mean_and_std():
         st.adain(content, style[..., :3])
 
 
+def test_channel_mean_std_of_a_hand_made_tensor():
+    # One image, 2x2 pixels, two channels: channel 0 holds 1, 2, 3, 4; channel 1 is flat 5.
+    features = np.array([[[[1.0, 5.0], [2.0, 5.0]], [[3.0, 5.0], [4.0, 5.0]]]], dtype="float32")
+    mean, std = st.channel_mean_std(features, epsilon=1e-5)
+    assert mean.shape == std.shape == (1, 1, 1, 2)
+    np.testing.assert_allclose(mean.numpy().ravel(), [2.5, 5.0], atol=1e-6)
+    # population variance of 1..4 is 1.25; the flat channel keeps sqrt(epsilon), not 0
+    np.testing.assert_allclose(std.numpy().ravel(), [np.sqrt(1.25 + 1e-5), np.sqrt(1e-5)], rtol=1e-5)
+    with pytest.raises(ValueError, match="batch, height, width, channels"):
+        st.channel_mean_std(features[0])
+
+
+def test_adain_takes_the_style_statistics_instead_of_the_features():
+    rng = np.random.default_rng(11)
+    content = rng.normal(0.0, 1.0, (1, 5, 6, 3)).astype("float32")
+    style = rng.normal(3.0, 2.0, (1, 7, 4, 3)).astype("float32")
+    statistics = st.channel_mean_std(style)
+    np.testing.assert_allclose(st.adain(content, statistics, alpha=0.7), st.adain(content, style, alpha=0.7),
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="mean, std"):
+        st.adain(content, (statistics[0],))
+
+
+@pytest.fixture(scope="module")
+def adain_pair():
+    encoder = st.build_vgg_feature_extractor(["block4_conv1"], weights="random")
+    return encoder, st.build_adain_decoder(width=0.125)
+
+
+@pytest.mark.parametrize("execution", ["eager", "function"])
+def test_adain_stylizer_reuses_an_encoded_style(adain_pair, execution):
+    encoder, decoder = adain_pair
+    content, style = _image(20, 32)[:29, :21], _image(21, 24)
+    expected = st.stylize_adain(encoder, decoder, content, style, alpha=0.6)
+    stylizer = st.AdaINStylizer(encoder, decoder, execution=execution)
+    statistics = stylizer.encode_style(style)
+    assert statistics[0].shape == statistics[1].shape == (1, 1, 1, 512)
+    from_image = stylizer(content, style, alpha=0.6)
+    from_statistics = stylizer(content, statistics, alpha=0.6)
+    assert from_image.shape == (29, 21, 3)
+    np.testing.assert_allclose(from_image, expected, atol=1e-4)
+    np.testing.assert_allclose(from_statistics, expected, atol=1e-4)
+    # a second size and another alpha reuse the (relaxed) graph and stay right
+    np.testing.assert_allclose(stylizer(content[:24, :16], statistics, alpha=0.2),
+                               st.stylize_adain(encoder, decoder, content[:24, :16], style, alpha=0.2), atol=1e-4)
+
+
+def test_adain_stylizer_rejects_bad_arguments(adain_pair):
+    encoder, decoder = adain_pair
+    with pytest.raises(ValueError, match="execution"):
+        st.AdaINStylizer(encoder, decoder, execution="fast")
+    shallow = st.build_vgg_feature_extractor(["block1_conv1"], weights="random")
+    with pytest.raises(ValueError, match="block4_conv1"):
+        st.AdaINStylizer(shallow, decoder)
+    with pytest.raises(ValueError, match="alpha"):
+        st.AdaINStylizer(encoder, decoder, execution="eager")(_image(0, 16), _image(1, 16), alpha=2.0)
+    with pytest.raises(ValueError, match="RGB"):
+        st.AdaINStylizer(encoder, decoder, execution="eager")(_image(0, 16)[..., :2], _image(1, 16))
+
+
 def test_instance_normalization_normalises_each_channel():
     x = np.random.default_rng(10).normal(5.0, 2.0, (2, 8, 8, 3)).astype("float32")
     y = st.InstanceNormalization()(x).numpy()
