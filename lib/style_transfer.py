@@ -1275,9 +1275,12 @@ class AdaINStylizer:
     def __init__(self, encoder, decoder, execution="function", epsilon=1e-5):
         if execution not in ("eager", "function", "jit"):
             raise ValueError(f"Expected execution 'eager', 'function' or 'jit'. Received: execution={execution!r}")
-        if ADAIN_LAYERS[-1] not in encoder.output:
+        outputs = getattr(encoder, "output", None)
+        if not (isinstance(outputs, dict) and ADAIN_LAYERS[-1] in outputs):
+            received = sorted(outputs) if isinstance(outputs, dict) else outputs
             raise ValueError(
-                f"Expected an encoder returning {ADAIN_LAYERS[-1]!r}. Received outputs: {sorted(encoder.output)}"
+                f"Expected an encoder from build_vgg_feature_extractor returning {{{ADAIN_LAYERS[-1]!r}: ...}}. "
+                f"Received outputs: {received}"
             )
         self.encoder = encoder
         self.decoder = decoder
