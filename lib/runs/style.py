@@ -46,7 +46,7 @@ JUDGE_SEED = 12345  # the seed of the random VGG19 that scores results (never op
 DEFAULTS = {
     "fast-style": dict(style="hubble_deep_field", weights="auto", vgg_seed=0, crop_size=128,
                        load_size=256, batch_size=4, steps_per_epoch=50, epochs=20,
-                       learning_rate=1e-3, content_weight=1.0, style_weight=1e-3, tv_weight=1.0,
+                       learning_rate=1e-3, content_weight=1.0, style_weight=5e-6, tv_weight=1.0,
                        filters=[16, 32, 64], residual_blocks=5),
     "adain": dict(styles=list(ADAIN_STYLES), weights="auto", vgg_seed=0, crop_size=128,
                   load_size=256, batch_size=4, steps_per_epoch=50, epochs=20,
@@ -59,7 +59,7 @@ _FLAGS = {
     "batch_size": (int, "images per step (4)"),
     "steps_per_epoch": (int, "steps per epoch (50)"),
     "learning_rate": (float, "Adam learning rate (fast-style 1e-3, adain 1e-4)"),
-    "style_weight": (float, "weight of the style loss (fast-style 1e-3, adain 1)"),
+    "style_weight": (float, "weight of the style loss (fast-style 5e-6, adain 1; for random VGG19 weights)"),
 }
 
 
