@@ -8,6 +8,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -116,6 +117,11 @@ def test_train_adain_and_stylize_with_any_style(tmp_path):
                           alpha=0.5, verbose=False)
     assert (result["height"], result["width"]) == (27, 40)
     assert runs.sample(run_dir, 2).shape == (2, 64, 64, 3)
+    # the decoder divides by the feature scale measured at the start, and run.json records it
+    scale = json.loads((run_dir / "run.json").read_text())["config"]["decoder_feature_scale"]
+    assert scale > 10.0  # random weights on 0-255 inputs
+    decoder = keras.saving.load_model(run_dir / "adain_decoder.keras")
+    assert decoder.get_layer("decoder_feature_scale").scale == pytest.approx(1.0 / scale)
 
 
 def test_settings_errors():

@@ -50,7 +50,8 @@ DEFAULTS = {
                        filters=[16, 32, 64], residual_blocks=5),
     "adain": dict(styles=list(ADAIN_STYLES), weights="auto", vgg_seed=0, crop_size=128,
                   load_size=256, batch_size=4, steps_per_epoch=50, epochs=20,
-                  learning_rate=1e-4, style_weight=1.0, decoder_width=0.5),
+                  learning_rate=1e-4, style_weight=1.0, decoder_width=0.5,
+                  decoder_feature_scale=None),  # None: measured on the training photos, then recorded
 }
 _FLAGS = {
     "style": (str, "fast-style: the style image (path, URL or built-in name; default hubble_deep_field)"),
@@ -177,8 +178,17 @@ def build_model(kind, settings, verbose=True):
             style_weight=settings["style_weight"], tv_weight=settings["tv_weight"])
     elif kind == "adain":
         extractor, used = resolve_weights(settings["weights"], settings["vgg_seed"], st.ADAIN_LAYERS, verbose)
-        model = st.AdaINStyleTransfer(extractor, st.build_adain_decoder(settings["decoder_width"]),
-                                      style_weight=settings["style_weight"])
+        if settings.get("decoder_feature_scale") is None:
+            # The std of relu4_1 features on crops like the training ones (about 100 for random
+            # weights); the decoder divides by it, which trains far faster (st.adain_feature_scale).
+            crops = make_crops(load_training_images(TRAIN_CONTENT, settings["load_size"]), 8,
+                               settings["crop_size"], settings["seed"], 0)
+            settings["decoder_feature_scale"] = st.adain_feature_scale(extractor, crops)
+            if verbose:
+                print(f"Decoder input divided by {settings['decoder_feature_scale']:.4g} "
+                      "(the std of the encoder's relu4_1 features on the training photos)")
+        decoder = st.build_adain_decoder(settings["decoder_width"], settings["decoder_feature_scale"])
+        model = st.AdaINStyleTransfer(extractor, decoder, style_weight=settings["style_weight"])
     else:
         raise ValueError(f"Expected a kind in {KINDS}. Received: kind={kind!r}")
     model.compile(optimizer=keras.optimizers.Adam(settings["learning_rate"]))
@@ -212,6 +222,8 @@ def train(kind, run_dir, *, epochs=None, dataset=None, seed=0, resume=False, arg
     if resume:
         run = training.read_run_config(run_dir)
         kind, settings = run["kind"], run["config"]
+        if kind == "adain":
+            settings.setdefault("decoder_feature_scale", 1.0)  # runs made before the scale: undivided
     else:
         settings = settings_for(kind, args)
         settings["seed"] = int(seed)
