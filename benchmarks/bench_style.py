@@ -17,11 +17,14 @@ Sections (each can be skipped with --skip NAME):
              distance to the style image, for: the content image itself, the
              content recoloured to the style's colour statistics, Gatys-Adam and
              Gatys-L-BFGS (from the lbfgs section), and trained fast-style / AdaIN
-             runs given with --fast-run / --adain-run.
+             runs given with --fast-run / --adain-run; then a second table at the
+             networks' training scale (--held-out-size, 256 px) on chelsea, a photo
+             none of them trained on, with Gatys L-BFGS (--gatys-iterations) as the
+             reference.
 
 Offline, VGG19 has random weights (seed 0): said at the top of the output.
 
-Run (about 4-5 minutes on an idle 2-core CPU with the defaults):
+Run (about 12 minutes on an idle 2-core CPU with the defaults):
     python benchmarks/bench_style.py
     python benchmarks/bench_style.py --adam-steps 200 --skip iteration   # a quick look
 """
@@ -190,29 +193,56 @@ def bench_forward(extractor_seed, repeats):
           f"(measured: {encoder_ms:.0f} ms)")
 
 
-def bench_quality(content, style, results, fast_run, adain_run, size):
-    print("\n## Quality under a judge VGG19 the methods never used (random weights, seed "
-          f"{runs_style.JUDGE_SEED}); lower is closer")
-    judge = st.build_vgg_feature_extractor(st.CONTENT_LAYERS + st.STYLE_LAYERS, weights="random",
-                                           seed=runs_style.JUDGE_SEED)
-    rows = {"content image (no stylisation)": content,
-            "content recoloured to the style (match_color_statistics)": st.match_color_statistics(content, style)}
-    rows.update(results)
-    for name, run_dir in (("fast-style run", fast_run), ("AdaIN run", adain_run)):
-        if run_dir is None:
-            print(f"({name}: not scored; pass --{name.split()[0].lower().replace('-style', '')}-run RUN_DIR)")
-            continue
-        kind, settings, network, extractor = runs_style.load(run_dir, verbose=False)
-        if kind == "fast-style":
-            rows[f"fast-style ({run_dir}; its own style {settings['style']})"] = st.stylize_fast(network, content)
-        else:
-            rows[f"AdaIN ({run_dir})"] = st.stylize_adain(extractor, network, content, style)
+def _score_table(rows, content, style, judge):
     print(f"{'method':<64} {'content':>10} {'style':>11} {'colour':>7}")
     for name, image in rows.items():
         scores = runs_style.quality_measures(image, content, style, judge)
         print(f"{name:<64} {scores['judge_content_loss']:>10.4g} {scores['judge_style_loss']:>11.4g} "
               f"{scores['color_distance']:>7.3f}")
-    print("(a fast-style run scored against THIS style image is unfair unless it was trained on it)")
+
+
+def bench_quality(content, style, results, fast_run, adain_run, extractor, held_out_size, gatys_iterations):
+    judge = st.build_vgg_feature_extractor(st.CONTENT_LAYERS + st.STYLE_LAYERS, weights="random",
+                                           seed=runs_style.JUDGE_SEED)
+    networks = {}
+    for name, run_dir in (("fast-style run", fast_run), ("AdaIN run", adain_run)):
+        if run_dir is None:
+            print(f"({name}: not scored; pass --{name.split()[0].lower().replace('-style', '')}-run RUN_DIR)")
+            continue
+        networks[run_dir] = runs_style.load(run_dir, verbose=False)
+
+    def stylise_with_networks(content_image, style_image, rows):
+        for run_dir, (kind, settings, network, encoder) in networks.items():
+            if kind == "fast-style":
+                rows[f"fast-style ({run_dir}; trained on {settings['style']})"] = st.stylize_fast(network, content_image)
+            else:
+                rows[f"AdaIN ({run_dir})"] = st.stylize_adain(encoder, network, content_image, style_image)
+
+    print("\n## Quality under a judge VGG19 the methods never used (random weights, seed "
+          f"{runs_style.JUDGE_SEED}); lower is closer")
+    print(f"astronaut / hubble_deep_field at {content.shape[1]} px, the images of the L-BFGS comparison "
+          "(astronaut is one of the networks' training photos)")
+    rows = {"content image (no stylisation)": content,
+            "content recoloured to the style (match_color_statistics)": st.match_color_statistics(content, style)}
+    rows.update(results)
+    stylise_with_networks(content, style, rows)
+    _score_table(rows, content, style, judge)
+
+    # The networks were trained on 128 px crops of 256 px photos: judge them at that scale too, on a
+    # photo none of them trained on, with Gatys (L-BFGS) at the same size as the reference.
+    held_out = runs_style.HELD_OUT_CONTENT
+    print(f"\n{held_out} (never trained on) / hubble_deep_field at {held_out_size} px")
+    content = images.load_image(held_out, max_side=held_out_size)
+    style = images.load_image("hubble_deep_field", max_side=held_out_size)
+    rows = {"content image (no stylisation)": content,
+            "content recoloured to the style (match_color_statistics)": st.match_color_statistics(content, style)}
+    if gatys_iterations > 0:
+        started = time.perf_counter()
+        rows[f"Gatys, L-BFGS, {gatys_iterations} iterations"], _ = st.stylize_gatys(
+            content, style, extractor=extractor, steps=gatys_iterations, optimizer="lbfgs")
+        print(f"(Gatys took {time.perf_counter() - started:.0f} s)")
+    stylise_with_networks(content, style, rows)
+    _score_table(rows, content, style, judge)
 
 
 def main():
@@ -225,6 +255,9 @@ def main():
     parser.add_argument("--lbfgs-iterations", type=int, default=200, help="the most L-BFGS iterations")
     parser.add_argument("--fast-run", help="a fast-style RUN_DIR to score")
     parser.add_argument("--adain-run", help="an AdaIN RUN_DIR to score")
+    parser.add_argument("--held-out-size", type=int, default=256, help="size of the held-out quality table")
+    parser.add_argument("--gatys-iterations", type=int, default=100,
+                        help="L-BFGS iterations of the held-out table's Gatys reference (0: none)")
     parser.add_argument("--skip", nargs="*", default=[], choices=("iteration", "lbfgs", "forward", "quality"))
     args = parser.parse_args()
 
@@ -244,7 +277,8 @@ def main():
         if content is None:
             content = images.load_image("astronaut", max_side=args.size)
             style = images.load_image("hubble_deep_field", max_side=args.size)
-        bench_quality(content, style, results, args.fast_run, args.adain_run, args.size)
+        bench_quality(content, style, results, args.fast_run, args.adain_run, extractor,
+                      args.held_out_size, args.gatys_iterations)
     print(f"\nTotal {time.perf_counter() - started:.0f} s; weights: {st.describe_vgg_weights(used, 0)}")
 
 
