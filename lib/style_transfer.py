@@ -1124,6 +1124,17 @@ class AdaptiveInstanceNormalization(keras.layers.Layer):
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
+def _check_adain_encoder(encoder):
+    """Raises ValueError unless `encoder` returns a dict holding "block4_conv1" (relu4_1)."""
+    outputs = getattr(encoder, "output", None)
+    if not (isinstance(outputs, dict) and ADAIN_LAYERS[-1] in outputs):
+        received = sorted(outputs) if isinstance(outputs, dict) else outputs
+        raise ValueError(
+            f"Expected an encoder from build_vgg_feature_extractor returning {{{ADAIN_LAYERS[-1]!r}: ...}}. "
+            f"Received outputs: {received}"
+        )
+
+
 def adain_feature_scale(encoder, images):
     """The typical size of the encoder's relu4_1 features: the decoder divides by it.
 
@@ -1149,13 +1160,7 @@ def adain_feature_scale(encoder, images):
     Raises:
         ValueError: for an encoder without "block4_conv1" or all-zero features.
     """
-    outputs = getattr(encoder, "output", None)
-    if not (isinstance(outputs, dict) and ADAIN_LAYERS[-1] in outputs):
-        received = sorted(outputs) if isinstance(outputs, dict) else outputs
-        raise ValueError(
-            f"Expected an encoder from build_vgg_feature_extractor returning {{{ADAIN_LAYERS[-1]!r}: ...}}. "
-            f"Received outputs: {received}"
-        )
+    _check_adain_encoder(encoder)
     features = encoder(_as_batch(images, "images"))[ADAIN_LAYERS[-1]]  # (batch, H/8, W/8, 512)
     scale = float(tf.math.reduce_std(features))
     if not scale > 0.0:
@@ -1321,13 +1326,7 @@ class AdaINStylizer:
     def __init__(self, encoder, decoder, execution="function", epsilon=1e-5):
         if execution not in ("eager", "function", "jit"):
             raise ValueError(f"Expected execution 'eager', 'function' or 'jit'. Received: execution={execution!r}")
-        outputs = getattr(encoder, "output", None)
-        if not (isinstance(outputs, dict) and ADAIN_LAYERS[-1] in outputs):
-            received = sorted(outputs) if isinstance(outputs, dict) else outputs
-            raise ValueError(
-                f"Expected an encoder from build_vgg_feature_extractor returning {{{ADAIN_LAYERS[-1]!r}: ...}}. "
-                f"Received outputs: {received}"
-            )
+        _check_adain_encoder(encoder)
         self.encoder = encoder
         self.decoder = decoder
         self.execution = execution
