@@ -179,7 +179,7 @@ def build_model(kind, settings, verbose=True):
     elif kind == "adain":
         extractor, used = resolve_weights(settings["weights"], settings["vgg_seed"], st.ADAIN_LAYERS, verbose)
         if settings.get("decoder_feature_scale") is None:
-            # The std of relu4_1 features on crops like the training ones (about 100 for random
+            # The std of relu4_1 features on crops like the training ones (about 80 for random
             # weights); the decoder divides by it, which trains far faster (st.adain_feature_scale).
             crops = make_crops(load_training_images(TRAIN_CONTENT, settings["load_size"]), 8,
                                settings["crop_size"], settings["seed"], 0)
