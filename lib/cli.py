@@ -1,45 +1,29 @@
 """The command line: train, sample, evaluate and stylise without Jupyter.
 
     python -m lib train KIND --out RUN_DIR [--epochs N] [--dataset mnist|fashion_mnist]
-                             [--seed S] [--resume] [KIND's own flags; see train KIND --help]
-    python -m lib sample RUN_DIR -n 1000 -o samples.npy
-    python -m lib evaluate RUN_DIR [--json]
-    python -m lib stylize CONTENT STYLE -o OUT.png --method gatys|fast|adain [--size 512]
-                          [--steps N] [--weights auto|imagenet|random|PATH] [--model RUN_DIR]
+                             [--seed S] [--resume] [KIND's own flags: train KIND --help]
+    python -m lib sample RUN_DIR -n 1000 -o samples.npy [--steps N] [--guidance W] [--label D]
+    python -m lib evaluate RUN_DIR [--json] [--num-images N] [--iwae-k K] [--steps N] [--guidance W]
+    python -m lib stylize CONTENT STYLE -o OUT.png --method gatys|fast|adain [...]
 
-KIND is one of dcgan, cgan, wgan-gp (lib/runs/gan.py), vae, beta-vae, cvae
-(lib/runs/vae.py), fast-style, adain (lib/runs/style.py). Each chapter module
-adds its own flags, so `python -m lib train vae --help` lists the VAE's.
+The kinds come from the family modules in lib/runs/ (`lib.runs.kinds()`):
+dcgan, cgan, wgan-gp; vae, beta-vae, cvae; fast-style, adain; ddpm, ddpm-cond.
+Each family adds its own training flags, so `python -m lib train vae --help`
+lists the VAE's.
 
 Bad input ends with a usage message and exit status 2, before anything is
-written; a run interrupted later keeps its last checkpoint (`--resume`).
+written. Ctrl-C during training prints one line: the checkpoint kept and the
+command that resumes the run (exit status 130). `--json` prints one JSON
+object on stdout and nothing else; messages and progress bars go to stderr.
 """
 
 import argparse
-import importlib
+import contextlib
 import json
 import pathlib
 import sys
 
-FAMILIES = {
-    "gan": ("dcgan", "cgan", "wgan-gp"),
-    "vae": ("vae", "beta-vae", "cvae"),
-    "style": ("fast-style", "adain"),
-}
-KIND_TO_FAMILY = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
-
-
-def _module(family):
-    return importlib.import_module(f"lib.runs.{family}")
-
-
-def _family_of_run(run_dir):
-    from lib import training
-
-    kind = training.read_run_config(run_dir)["kind"]
-    if kind not in KIND_TO_FAMILY:
-        raise ValueError(f"Expected a run of one of {sorted(KIND_TO_FAMILY)}. Received: kind={kind!r}")
-    return KIND_TO_FAMILY[kind]
+from lib import runs
 
 
 def _positive_int(text):
@@ -52,14 +36,34 @@ def _positive_int(text):
     return value
 
 
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, received {text!r}") from None
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, received {text!r}")
+    return value
+
+
+def _digit(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a class label (an integer >= 0), received {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a class label (an integer >= 0), received {text!r}")
+    return value
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="python -m lib", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model into a run folder", add_help=False)
-    train.add_argument("kind", choices=sorted(KIND_TO_FAMILY), help="what to train")
+    train.add_argument("kind", choices=sorted(runs.kinds()), help="what to train")
     train.add_argument("--out", type=pathlib.Path, help="the run folder (required)")
-    train.add_argument("--epochs", type=_positive_int, help="total epochs (default: the kind's)")
+    train.add_argument("--epochs", type=_positive_int, help="total epochs (default: the kind's preset)")
     train.add_argument("--dataset", default="mnist", choices=("mnist", "fashion_mnist"))
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
@@ -70,35 +74,60 @@ def _parser():
     sample.add_argument("-n", type=_positive_int, default=1000, help="how many images (1000)")
     sample.add_argument("-o", "--output", type=pathlib.Path, required=True, help="the .npy file")
     sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--steps", type=_positive_int, help="sampling steps (diffusion runs)")
+    sample.add_argument("--guidance", type=_non_negative_float,
+                        help="classifier-free guidance scale (conditional diffusion runs)")
+    sample.add_argument("--label", type=_digit, help="draw only this class (conditional runs)")
 
-    evaluate = commands.add_parser("evaluate", help="measure a run (FID/KID, nats, style losses)")
+    evaluate = commands.add_parser(
+        "evaluate", help="measure a run (FID/KID, nats, style losses)",
+        description="Measure a run: FID and KID for GANs and diffusion models, nats for VAEs "
+                    "(the importance-weighted bound with k samples per image; the default k = 5,000 "
+                    "is the published protocol and takes minutes on a CPU; --iwae-k 500 gives an "
+                    "estimate within a few tenths of a nat in a tenth of the time), style losses "
+                    "for style networks.")
     evaluate.add_argument("run_dir", type=pathlib.Path)
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object on stdout, nothing else")
     evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--num-images", type=_positive_int, help="generated / held-out images to use")
+    evaluate.add_argument("--iwae-k", type=_positive_int,
+                          help="importance samples per image for a VAE's bound (default: the run's, 5,000 "
+                               "for vae); smaller is faster and slightly looser")
+    evaluate.add_argument("--steps", type=_positive_int, help="sampling steps (diffusion runs)")
+    evaluate.add_argument("--guidance", type=_non_negative_float,
+                          help="classifier-free guidance scale (conditional diffusion runs)")
 
     stylize = commands.add_parser("stylize", help="stylise CONTENT with STYLE")
-    stylize.add_argument("content", help="path, http(s) URL or built-in name (e.g. astronaut)")
-    stylize.add_argument("style", help="path, http(s) URL or built-in name (e.g. brick)")
-    stylize.add_argument("-o", "--output", type=pathlib.Path, required=True)
-    stylize.add_argument("--method", choices=("gatys", "fast", "adain"), default="gatys")
-    stylize.add_argument("--size", type=_positive_int, default=512, help="longest side in pixels (512)")
-    stylize.add_argument("--steps", type=_positive_int, help="optimisation steps for gatys")
-    stylize.add_argument("--weights", default="auto", help="VGG19 weights: auto, imagenet, random or a file")
-    stylize.add_argument("--model", type=pathlib.Path, help="a run folder of fast-style or adain")
-    stylize.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs", help="for gatys")
-    stylize.add_argument("--alpha", type=float, default=1.0, help="style strength for adain, in [0, 1]")
-    stylize.add_argument("--preserve-colors", action="store_true", help="keep the content's colours")
-    stylize.add_argument("--seed", type=int, default=0)
+    style_runs = runs.family_module("style")
+    if hasattr(style_runs, "add_stylize_arguments"):
+        style_runs.add_stylize_arguments(stylize)
+    else:  # TRANSITIONAL until lib/runs/style.py defines add_stylize_arguments and run_stylize
+        stylize.add_argument("content")
+        stylize.add_argument("style")
+        stylize.add_argument("-o", "--output", type=pathlib.Path, required=True)
+        stylize.add_argument("--method", choices=("gatys", "fast", "adain"), default="gatys")
+        stylize.add_argument("--size", type=_positive_int, default=512)
+        stylize.add_argument("--steps", type=_positive_int)
+        stylize.add_argument("--weights", default="auto")
+        stylize.add_argument("--model", type=pathlib.Path)
+        stylize.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
+        stylize.add_argument("--alpha", type=float, default=1.0)
+        stylize.add_argument("--preserve-colors", action="store_true")
+        stylize.add_argument("--seed", type=int, default=0)
     return parser
 
 
+def _options(args, names):
+    """The family options the user gave (None means not given)."""
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
 def _train(parser, args, rest):
-    family = KIND_TO_FAMILY[args.kind]
-    module = _module(family)
+    family = runs.family_of_kind(args.kind)
+    module = runs.family_module(family)
     kind_parser = argparse.ArgumentParser(prog=f"python -m lib train {args.kind} --out RUN_DIR",
                                           description=f"Flags of {args.kind} (lib/runs/{family}.py).")
-    if hasattr(module, "add_arguments"):
-        module.add_arguments(kind_parser)
+    module.add_arguments(kind_parser)
     if args.help:
         kind_parser.print_help()
         return 0
@@ -114,8 +143,48 @@ def _train(parser, args, rest):
     return 0
 
 
+def _family_of_run(run_dir):
+    from lib import training
+
+    return runs.family_of_kind(training.read_run_config(run_dir)["kind"])
+
+
+def _sample(parser, args):
+    import numpy as np
+
+    if args.output.suffix != ".npy":
+        parser.error(f"-o: expected a .npy file, received {args.output}")
+    if args.output.is_dir() or not args.output.parent.is_dir():
+        parser.error(f"-o: expected a file in an existing folder, received {args.output}")
+    module = runs.family_module(_family_of_run(args.run_dir))
+    images = module.sample(args.run_dir, args.n, seed=args.seed, **_options(args, ("steps", "guidance", "label")))
+    temporary = args.output.with_name(args.output.name + ".tmp.npy")
+    np.save(temporary, images.astype(np.float32))
+    temporary.replace(args.output)  # never a half-written file
+    print(f"Wrote {len(images)} images {images.shape[1:]} in [0, 1] to {args.output}")
+    return 0
+
+
+def _evaluate(args):
+    module = runs.family_module(_family_of_run(args.run_dir))
+    options = _options(args, ("num_images", "iwae_k", "steps", "guidance"))
+    # With --json, stdout carries the JSON object alone: everything the library
+    # prints on the way (Keras' "Downloading data from ..." line, which data was
+    # used) goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        result = module.evaluate(args.run_dir, seed=args.seed, **options)
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        for name, value in result.items():
+            print(f"{name:>24}: {value}")
+    return 0
+
+
 def main(argv=None):
     """Runs the command line; returns the exit status."""
+    from lib import training
+
     parser = _parser()
     args, rest = parser.parse_known_args(argv)
     if args.command != "train" and rest:
@@ -124,32 +193,26 @@ def main(argv=None):
         if args.command == "train":
             return _train(parser, args, rest)
         if args.command == "sample":
-            import numpy as np
-
-            if args.output.suffix != ".npy":
-                parser.error(f"-o: expected a .npy file, received {args.output}")
-            images = _module(_family_of_run(args.run_dir)).sample(args.run_dir, args.n, seed=args.seed)
-            temporary = args.output.with_name(args.output.name + ".tmp.npy")
-            np.save(temporary, images.astype(np.float32))
-            temporary.replace(args.output)  # never a half-written file
-            print(f"Wrote {len(images)} images {images.shape[1:]} in [0, 1] to {args.output}")
-            return 0
+            return _sample(parser, args)
         if args.command == "evaluate":
-            result = _module(_family_of_run(args.run_dir)).evaluate(args.run_dir, seed=args.seed)
-            if args.json:
-                print(json.dumps(result, sort_keys=True))
-            else:
-                for name, value in result.items():
-                    print(f"{name:>24}: {value}")
-            return 0
+            return _evaluate(args)
         if args.command == "stylize":
-            _module("style").stylize(
+            style_runs = runs.family_module("style")
+            if hasattr(style_runs, "run_stylize"):
+                return style_runs.run_stylize(args)
+            style_runs.stylize(  # TRANSITIONAL, see _parser
                 args.content, args.style, args.output, method=args.method, size=args.size, steps=args.steps,
                 weights=args.weights, model_dir=args.model, optimizer=args.optimizer, alpha=args.alpha,
                 preserve_colors=args.preserve_colors, seed=args.seed)
             return 0
     except ValueError as error:
         parser.error(str(error))  # prints usage and the message, exits with status 2
+    except training.TrainingInterrupted as stop:
+        print(stop, file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("Stopped by Ctrl-C.", file=sys.stderr)
+        return 130
     return 1
 
 

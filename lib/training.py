@@ -15,14 +15,22 @@ strategy when given one, and adds what a long run needs:
   so a resumed run repeats an uninterrupted one step for step;
 - a stop with `NonFiniteLossError` on a NaN or infinite loss, before anything
   is saved, so the last good checkpoint stays the latest;
-- one JSON line per epoch in `RUN_DIR/history.jsonl`, and a progress bar.
+- Ctrl-C turned into `TrainingInterrupted`, whose message names the checkpoint
+  kept and the command that resumes the run (the command line prints it as
+  one line, no traceback);
+- one JSON line per epoch in `RUN_DIR/history.jsonl`, TensorBoard logs in
+  `RUN_DIR/logs` (every logged value, and a grid of samples when the caller
+  gives `sample_images`; open them with `tensorboard --logdir RUN_DIR/logs`),
+  and a progress bar.
 
 A run folder also holds `run.json` (`write_run_config`): the model kind and
 every setting needed to rebuild the model, so `python -m lib sample RUN_DIR`
-works without the code that trained it.
+works without the code that trained it. `prepare_run_dir` is the one place
+every family's `train` checks a folder before writing to it.
 
-Public names: `train`, `restore_latest`, `NonFiniteLossError`,
-`write_run_config`, `read_run_config`, `set_seed`, `build_optimizers`.
+Public names: `train`, `prepare_run_dir`, `restore_latest`,
+`NonFiniteLossError`, `TrainingInterrupted`, `write_run_config`,
+`read_run_config`, `set_seed`, `build_optimizers`, `LOG_FOLDER`.
 """
 
 import contextlib
@@ -39,10 +47,15 @@ import tensorflow as tf
 CHECKPOINT_FOLDER = "checkpoints"
 HISTORY_FILE = "history.jsonl"
 RUN_CONFIG_FILE = "run.json"
+LOG_FOLDER = "logs"
 
 
 class NonFiniteLossError(FloatingPointError):
     """A training step produced a NaN or infinite value; nothing was saved."""
+
+
+class TrainingInterrupted(Exception):
+    """Training was stopped with Ctrl-C; the message says what was kept and how to resume."""
 
 
 def set_seed(seed, *, deterministic=False):
@@ -104,6 +117,53 @@ def read_run_config(run_dir):
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"Expected a valid {path}. It is corrupt: {error}") from None
     return run
+
+
+def prepare_run_dir(run_dir, kind, settings, *, resume):
+    """Checks a run folder, then records a new run in it (or reads the run to resume).
+
+    Every family's `train` calls this once its own settings are checked and its
+    data loaded, and before it trains: a new run gets `run.json` only after the
+    folder passed the checks, so a refused command leaves nothing behind.
+
+    Args:
+        run_dir: the run folder (`--out`).
+        kind: the kind being trained ("dcgan", "vae", ...).
+        settings: the JSON-serialisable settings of a new run (ignored on resume).
+        resume: continue the run in `run_dir` instead of starting one.
+
+    Returns:
+        The settings of the run: `settings` for a new run, the saved ones on resume.
+
+    Raises:
+        ValueError: when resuming a folder with no run or a run of another kind;
+            when starting a run in a folder that already holds one (of any kind)
+            or its checkpoints; when `run_dir` is a file or cannot be created.
+    """
+    run_dir = pathlib.Path(run_dir)
+    if resume:
+        run = read_run_config(run_dir)
+        if run["kind"] != kind:
+            raise ValueError(
+                f"Expected a {kind} run to resume. Received: {run_dir}, which holds a {run['kind']} run"
+            )
+        return run["config"]
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"Expected a folder for the run. Received: {run_dir}, which is a file")
+    if (run_dir / RUN_CONFIG_FILE).exists() or (run_dir / CHECKPOINT_FOLDER).exists():
+        try:
+            held = read_run_config(run_dir)["kind"]
+        except ValueError:
+            held = "unreadable"
+        raise ValueError(
+            f"Expected a new run folder. Received: {run_dir}, which already holds a run ({held}); "
+            "pass --resume to continue it or choose another --out"
+        )
+    try:
+        write_run_config(run_dir, kind, settings)
+    except OSError as error:
+        raise ValueError(f"Expected a run folder that can be written. Received: {run_dir} ({error})") from None
+    return settings
 
 
 def build_optimizers(model):
@@ -170,6 +230,33 @@ def _read_history(path, keep_epochs):
     return [row for row in rows if row.get("epoch", 0) <= keep_epochs]
 
 
+def _resume_hint(run_dir, manager, epoch, epochs):
+    """The one line printed when Ctrl-C stops a run."""
+    try:
+        kind = read_run_config(run_dir)["kind"]
+    except ValueError:
+        kind = "KIND"
+    where = f"Stopped by Ctrl-C during epoch {epoch + 1} of {epochs}."
+    if manager.latest_checkpoint is None:
+        return f"{where} No epoch had finished, so no checkpoint was kept; start the run again."
+    return (f"{where} Kept: {manager.latest_checkpoint}. Continue with: "
+            f"python -m lib train {kind} --out {run_dir} --epochs {epochs} --resume")
+
+
+def _log_epoch(writer, epoch, row, sample_images):
+    """Writes one epoch's values (and a grid of samples) to TensorBoard."""
+    with writer.as_default(step=epoch):
+        for name, value in row.items():
+            if name != "epoch":
+                tf.summary.scalar(name, value)
+        if sample_images is not None:
+            from lib.plots import tile_images  # NumPy only
+
+            images = np.asarray(sample_images(), dtype=np.float32)  # (n, h, w, c) in [0, 1]
+            tf.summary.image("samples", tile_images(images)[np.newaxis], max_outputs=1)
+    writer.flush()
+
+
 def train(
     model,
     make_dataset,
@@ -180,6 +267,7 @@ def train(
     jit_compile=False,
     strategy=None,
     on_epoch_end=None,
+    sample_images=None,
     progress=True,
 ):
     """Trains `model` for `epochs` epochs with a checkpoint after each.
@@ -196,6 +284,8 @@ def train(
         jit_compile: compile the step with XLA.
         strategy: an optional `tf.distribute.Strategy`.
         on_epoch_end: optional `on_epoch_end(epoch, logs)`, epoch counted from 1.
+        sample_images: optional `sample_images() -> (n, h, w, c)` images in
+            [0, 1]; their grid is logged to TensorBoard as "samples" each epoch.
         progress: show a progress bar.
 
     Returns:
@@ -206,6 +296,8 @@ def train(
         ValueError: for a non-positive `epochs`, or `resume=True` with no
             readable checkpoint.
         NonFiniteLossError: when a logged value becomes NaN or infinite.
+        TrainingInterrupted: on Ctrl-C; the message names the checkpoint kept
+            and the command that resumes the run.
     """
     if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs <= 0:
         raise ValueError(f"Expected a positive integer number of epochs. Received: epochs={epochs!r}")
@@ -238,46 +330,57 @@ def train(
                 for name, value in per_replica.items()
             }
 
-    for epoch in range(start_epoch, epochs):
-        model.reset_metrics()
-        dataset = make_dataset(epoch)
-        total = int(dataset.cardinality()) if int(dataset.cardinality()) > 0 else None
-        if distributed:
-            dataset = strategy.experimental_distribute_dataset(dataset)
-        started = time.perf_counter()
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm  # only needed for the bar
+    writer = tf.summary.create_file_writer(str(run_dir / LOG_FOLDER))
+    epoch = start_epoch
+    bar = None
+    try:
+        for epoch in range(start_epoch, epochs):
+            model.reset_metrics()
+            dataset = make_dataset(epoch)
+            total = int(dataset.cardinality()) if int(dataset.cardinality()) > 0 else None
+            if distributed:
+                dataset = strategy.experimental_distribute_dataset(dataset)
+            started = time.perf_counter()
+            bar = None
+            if progress:
+                from tqdm.auto import tqdm  # only needed for the bar
 
-            # disable=None: a bar on a terminal or in Jupyter, none in a log file.
-            bar = tqdm(total=total, desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=None)
-        logs = {}
-        for step_index, batch in enumerate(dataset):
-            logs = _to_python(step(batch))
-            bad = {name: value for name, value in logs.items() if not math.isfinite(value)}
-            if bad:
+                # disable=None: a bar on a terminal or in Jupyter, none in a log file.
+                bar = tqdm(total=total, desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=None)
+            logs = {}
+            for step_index, batch in enumerate(dataset):
+                logs = _to_python(step(batch))
+                bad = {name: value for name, value in logs.items() if not math.isfinite(value)}
+                if bad:
+                    if bar is not None:
+                        bar.close()
+                    raise NonFiniteLossError(
+                        f"Non-finite training value {bad} at epoch {epoch + 1}, step {step_index + 1}. "
+                        f"Nothing was saved; the last good checkpoint is still "
+                        f"{manager.latest_checkpoint or 'none (no epoch finished)'}. "
+                        "Try a lower learning rate, or resume from that checkpoint."
+                    )
                 if bar is not None:
-                    bar.close()
-                raise NonFiniteLossError(
-                    f"Non-finite training value {bad} at epoch {epoch + 1}, step {step_index + 1}. "
-                    f"Nothing was saved; the last good checkpoint is still "
-                    f"{manager.latest_checkpoint or 'none (no epoch finished)'}. "
-                    "Try a lower learning rate, or resume from that checkpoint."
-                )
+                    bar.update(1)
+                    bar.set_postfix({name: f"{value:.3g}" for name, value in logs.items()})
             if bar is not None:
-                bar.update(1)
-                bar.set_postfix({name: f"{value:.3g}" for name, value in logs.items()})
+                bar.close()
+            row = {"epoch": epoch + 1, **logs, "seconds": round(time.perf_counter() - started, 3)}
+            epochs_done.assign(epoch + 1)
+            manager.save()  # the checkpoint first: history never claims an unsaved epoch
+            history.append(row)
+            with history_path.open("a") as handle:
+                handle.write(json.dumps(row) + "\n")
+            _log_epoch(writer, epoch + 1, row, sample_images)
+            if progress:
+                print(f"epoch {epoch + 1}/{epochs}  " + "  ".join(
+                    f"{name} {value:.4g}" for name, value in row.items() if name != "epoch"))
+            if on_epoch_end is not None:
+                on_epoch_end(epoch + 1, row)
+    except KeyboardInterrupt:
         if bar is not None:
             bar.close()
-        row = {"epoch": epoch + 1, **logs, "seconds": round(time.perf_counter() - started, 3)}
-        epochs_done.assign(epoch + 1)
-        manager.save()  # the checkpoint first: history never claims an unsaved epoch
-        history.append(row)
-        with history_path.open("a") as handle:
-            handle.write(json.dumps(row) + "\n")
-        if progress:
-            print(f"epoch {epoch + 1}/{epochs}  " + "  ".join(
-                f"{name} {value:.4g}" for name, value in row.items() if name != "epoch"))
-        if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, row)
+        raise TrainingInterrupted(_resume_hint(run_dir, manager, epoch, epochs)) from None
+    finally:
+        writer.close()
     return history

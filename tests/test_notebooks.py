@@ -2,11 +2,14 @@
 
 A notebook is a test: it runs in a fresh kernel (through scripts/run_course.py,
 in a subprocess) with COURSE_QUICK=1, and fails if any cell raises or if it
-runs past its time limit below. Executed copies go to runs/notebooks/ so a
-failure can be looked at with its pictures.
+runs past its time limit below. Then the numbers it recorded with
+`lib.results.record` are checked against `EXPECTED_RESULTS`: a quick run must
+show its chapter's result, not only finish. Executed copies go to
+runs/notebooks/ so a failure can be looked at with its pictures.
 """
 
 import json
+import operator
 import os
 import pathlib
 import subprocess
@@ -21,6 +24,13 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 # included. Quick runs are designed for about 45 s; the limit leaves room for
 # a slower or busier machine, and a notebook past it fails.
 TIME_LIMIT_SECONDS = 150
+
+# What each notebook must record in quick mode: {results name: {key: (op, value)}}.
+# The values are what a student should see (a trained model's FID far below an
+# untrained one's, samples the classifier reads as the asked-for digit, ...).
+EXPECTED_RESULTS = {
+}
+_OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
 
 
 def test_every_chapter_has_its_notebooks():
@@ -53,3 +63,18 @@ def test_notebook_runs_in_quick_mode(notebook, tmp_path):
     except subprocess.TimeoutExpired:
         pytest.fail(f"{notebook.name} ran past its limit of {TIME_LIMIT_SECONDS} s in quick mode")
     assert result.returncode == 0, f"{notebook.name} failed:\n{result.stderr[-4000:]}"
+    recorded = {path.stem: json.loads(path.read_text()) for path in (tmp_path / "results").glob("*.json")}
+    assert recorded, f"{notebook.name} recorded no results"
+    expected_names = {name for name in EXPECTED_RESULTS if name[:2] == notebook.name[:2]}
+    assert expected_names <= set(recorded), f"{notebook.name} did not record {sorted(expected_names - set(recorded))}"
+    for name, numbers in recorded.items():
+        for key, (op, expected) in EXPECTED_RESULTS.get(name, {}).items():
+            assert key in numbers, f"{notebook.name}: {name} did not record {key!r} (recorded: {sorted(numbers)})"
+            assert _OPERATORS[op](numbers[key], expected), (
+                f"{notebook.name}: {name}.{key} = {numbers[key]!r}, expected {op} {expected!r}")
+
+
+def test_every_expected_result_belongs_to_a_notebook():
+    names = {path.stem for path in NOTEBOOKS}
+    for name in EXPECTED_RESULTS:
+        assert any(name.startswith(stem[:2]) for stem in names), name
