@@ -15,6 +15,9 @@ Papers:
   https://arxiv.org/abs/1704.00028 (WGAN-GP: a critic, a gradient penalty on
   points interpolated with a weight drawn from U(0, 1), five critic steps per
   generator step, Adam with lr 1e-4 and betas (0, 0.9)).
+- Yazici et al. 2019, "The Unusual Effectiveness of Averaging in GAN Training",
+  https://arxiv.org/abs/1806.04498 (sample from an exponential moving average
+  of the generator's weights).
 
 The objectives, with D the discriminator's logit, G the generator, z ~ N(0, I):
 
@@ -22,14 +25,23 @@ The objectives, with D the discriminator's logit, G the generator, z ~ N(0, I):
     generator:      L_G = -E[log sigmoid(D(G(z)))]          (non-saturating)
     WGAN-GP critic: L_C = E[C(G(z))] - E[C(x)] + lambda E[(||grad C(x_hat)||_2 - 1)^2]
     WGAN generator: L_G = -E[C(G(z))]
+    averaged G:     theta_avg <- d * theta_avg + (1 - d) * theta  after each step
 
-Images are (batch, 28, 28, 1) in [-1, 1] (the generator ends in tanh).
+Images are (batch, 28, 28, 1) in [-1, 1] (the generator ends in tanh);
+`generate` returns them in [0, 1].
+
+The three models are one class and two variants that change only what differs:
+`GAN` (the DCGAN) holds the one training step; `ConditionalGAN` overrides how
+a batch and the networks' inputs carry labels; `WGANGP` overrides the critic's
+loss (adding the gradient penalty), the generator's loss and the number of
+critic steps.
 
 Public names:
-- networks: `build_generator`, `build_discriminator`, `PRESETS`
+- settings and networks: `PRESETS`, `build_generator`, `build_discriminator`, `make_gan`
 - losses: `discriminator_loss`, `generator_loss`, `wasserstein_critic_loss`,
   `wasserstein_generator_loss`, `gradient_penalty`
-- the composite model: `GAN` (its `train_step` is the one training step)
+- the models: `GAN`, `ConditionalGAN`, `WGANGP` (`GAN.train_step` is the one training step)
+- randomness: `SEED_PURPOSES`, `stateless_seed`
 - input checks: `validate_images`, `validate_labels`
 """
 
@@ -37,39 +49,88 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-# Architectures and training settings by name. "course" is our default DCGAN,
-# (smaller discriminator, batch 32: many cheap steps beat few costly ones on a CPU),
-# chosen to give readable digits in 240 s on a 2-core CPU (see the README's
-# benchmark); "tf_docs" is the TensorFlow docs' DCGAN tutorial, for comparison.
+if keras.backend.backend() != "tensorflow":
+    raise ImportError(
+        "lib/gan.py needs Keras' TensorFlow backend (its training step uses tf.GradientTape, "
+        f"tf.distribute and stateless TensorFlow random ops). Received: KERAS_BACKEND={keras.backend.backend()!r}; "
+        "set the environment variable KERAS_BACKEND=tensorflow before importing Keras."
+    )
+
+# Every setting of the course's GANs, by name; the command line (`python -m lib
+# train dcgan|cgan|wgan-gp`, `--preset`), the run folders, the notebooks and the
+# benchmarks read them from here.
+# - "dcgan": the course's default, sized for a laptop CPU: a small discriminator
+#   and batches of 32 (many cheap steps beat few costly ones on a CPU), and an
+#   averaged generator for sampling; see benchmarks/gan_quality_budget.py.
+# - "cgan": the same networks, with labels in both.
+# - "wgan-gp": the same networks as a critic, with Gulrajani et al.'s optimiser
+#   settings, five critic steps and lambda = 10.
+# - "tf_docs": the TensorFlow docs' DCGAN tutorial, for comparison.
 # Each generator block is (filters, strides); a final stride-2 transposed
 # convolution to one channel follows. Each discriminator block is a stride-2
 # convolution with that many filters.
+_COURSE_NETWORKS = {
+    "latent_dim": 64,
+    "projection_filters": 128,
+    "generator_blocks": [[64, 2]],
+    "discriminator_filters": [32, 64],
+    "kernel_size": 4,
+    "dropout": 0.0,
+    "normalization": "none",
+}
 PRESETS = {
-    "course": {
-        "latent_dim": 64,
-        "projection_filters": 128,
-        "generator_blocks": [[64, 2]],
-        "discriminator_filters": [32, 64],
-        "kernel_size": 4,
-        "dropout": 0.0,
-        "batch_size": 32,
-        "learning_rate": 2e-4,
-        "beta_1": 0.5,
+    "dcgan": {
+        **_COURSE_NETWORKS, "variant": "dcgan", "num_classes": None, "critic_steps": 1,
+        "batch_size": 32, "learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999,
+        "ema_decay": 0.999, "epochs": 20,
+    },
+    "cgan": {
+        **_COURSE_NETWORKS, "variant": "cgan", "num_classes": 10, "critic_steps": 1,
+        "batch_size": 32, "learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999,
+        "ema_decay": 0.999, "epochs": 20,
+    },
+    "wgan-gp": {
+        **_COURSE_NETWORKS, "variant": "wgan-gp", "num_classes": None, "critic_steps": 5,
+        "gradient_penalty_weight": 10.0, "batch_size": 32, "learning_rate": 1e-4, "beta_1": 0.0,
+        "beta_2": 0.9, "ema_decay": 0.999, "epochs": 20,
     },
     "tf_docs": {
-        "latent_dim": 100,
-        "projection_filters": 256,
-        "generator_blocks": [[128, 1], [64, 2]],
-        "discriminator_filters": [64, 128],
-        "kernel_size": 5,
-        "dropout": 0.3,
-        "batch_size": 256,
-        "learning_rate": 1e-4,
-        "beta_1": 0.9,
+        "latent_dim": 100, "projection_filters": 256, "generator_blocks": [[128, 1], [64, 2]],
+        "discriminator_filters": [64, 128], "kernel_size": 5, "dropout": 0.3, "normalization": "none",
+        "variant": "dcgan", "num_classes": None, "critic_steps": 1, "batch_size": 256,
+        "learning_rate": 1e-4, "beta_1": 0.9, "beta_2": 0.999, "ema_decay": None, "epochs": 50,
     },
 }
 
-LOSSES = ("non_saturating", "wasserstein_gp")
+# Every random draw of a training step has a named purpose; its seed is the
+# model's seed folded with the purpose, the step and the repeat (the critic
+# update within the step), so no two draws share a seed.
+SEED_PURPOSES = {"critic_noise": 1, "interpolation": 2, "generator_noise": 3}
+
+
+def stateless_seed(seed, purpose, step, repeat=0):
+    """The stateless seed of one random draw: (seed, purpose, step, repeat) folded together.
+
+    `step` is an optimizer's `iterations`, which a checkpoint restores, so a
+    resumed run draws exactly the numbers an uninterrupted run draws.
+
+    Args:
+        seed: the model's integer seed.
+        purpose: a key of `SEED_PURPOSES`.
+        step: the training step (an integer or an int tensor).
+        repeat: which of several draws of the same purpose in one step.
+
+    Returns:
+        An int64 tensor of shape (2,) for `tf.random.stateless_*`.
+
+    Raises:
+        ValueError: for an unknown purpose.
+    """
+    if purpose not in SEED_PURPOSES:
+        raise ValueError(f"Expected a purpose in {sorted(SEED_PURPOSES)}. Received: purpose={purpose!r}")
+    folded = tf.random.experimental.stateless_fold_in(tf.constant([seed, 0], tf.int64), SEED_PURPOSES[purpose])
+    folded = tf.random.experimental.stateless_fold_in(folded, tf.cast(step, tf.int64))
+    return tf.random.experimental.stateless_fold_in(folded, repeat)
 
 
 def _check_positive_int(name, value):
@@ -382,105 +443,96 @@ def validate_labels(labels, num_classes, batch_size=None):
 
 
 # ----------------------------------------------------------------------------
-# The composite model and its one training step
+# The models and their one training step
 # ----------------------------------------------------------------------------
+
+
+def _num_classes_of(generator):
+    """None for a generator with one input (noise); the label embedding's size otherwise."""
+    if len(generator.inputs) == 1:
+        return None
+    return int(generator.get_layer("label_embedding").input_dim)
 
 
 @keras.saving.register_keras_serializable(package="course")
 class GAN(keras.Model):
-    """A generator and a discriminator (or critic) trained against each other.
+    """A DCGAN: a generator and a discriminator trained against each other.
 
     `train_step` is the one training step of all three GANs of the course:
-    `loss="non_saturating"` gives the DCGAN (and, with `num_classes`, the
-    conditional GAN); `loss="wasserstein_gp"` gives WGAN-GP with
-    `critic_steps` critic updates per generator update. `fit()` calls it,
-    and so does a custom loop: `step = tf.function(gan.train_step)`.
+    `critic_steps` discriminator updates, then one generator update, then the
+    update of the averaged generator. `fit()` calls it, and so does a custom
+    loop (`step = tf.function(gan.train_step)`; `lib.training.train` adds
+    checkpoints). The variants override only what differs:
+    `ConditionalGAN` the batch and network inputs (labels), `WGANGP` the two
+    losses and the number of critic steps.
 
-    Noise is drawn with stateless ops seeded by `(seed, discriminator
-    optimizer iterations)` (see `_step_seed`; notebook 01 uses it to feed a
-    teaching step the same noise), so a run restored from a checkpoint draws
-    the same noise as an uninterrupted run.
+    Every random draw uses `stateless_seed(seed, purpose, step, repeat)` with
+    step = the generator optimizer's iterations (one per training step), so a
+    run restored from a checkpoint draws what an uninterrupted run draws, and a
+    step under `tf.distribute` draws the global batch's numbers and keeps its
+    replica's rows, so it equals a single-device step.
 
     `train_step` returns running means over the calls since the last
-    `reset_metrics()`: `fit()` resets them each epoch, and so must a custom
-    loop (`lib.training.train` does).
+    `reset_metrics()` (`fit()` resets them each epoch; so does `lib.training.train`):
+    "loss" (the sum of the two players' losses), "discriminator_loss",
+    "generator_loss", and for WGAN-GP "gradient_penalty_loss" and
+    "wasserstein_estimate".
 
     Args:
-        generator: from `build_generator` (conditional when `num_classes`).
+        generator: from `build_generator` (its noise size is the latent size).
         discriminator: from `build_discriminator`.
-        latent_dim: size of the noise vector (must match the generator).
-        loss: "non_saturating" or "wasserstein_gp".
-        num_classes: number of classes for a conditional GAN, else None.
-        gradient_penalty_weight: lambda of WGAN-GP (10 in the paper).
-        critic_steps: critic updates per generator update (5 for WGAN-GP, 1 else).
-        seed: seed of the noise stream.
+        critic_steps: discriminator updates per generator update.
+        ema_decay: decay d of the averaged generator, in [0, 1), or None for
+            none. The decay used at step t is min(d, (1 + t) / (10 + t)), so the
+            average follows the generator quickly at first.
+        seed: seed of the training randomness.
 
     Call:
-        `gan(noise)` or `gan([noise, labels])` returns generated images in [-1, 1].
+        `gan(noise)` (or `gan([noise, labels])`) returns the averaged
+        generator's images in [-1, 1] (the raw generator's without averaging).
     """
 
-    def __init__(
-        self,
-        generator,
-        discriminator,
-        latent_dim,
-        loss="non_saturating",
-        num_classes=None,
-        gradient_penalty_weight=10.0,
-        critic_steps=1,
-        seed=0,
-        **kwargs,
-    ):
+    LOG_NAMES = ("loss", "discriminator_loss", "generator_loss")
+
+    def __init__(self, generator, discriminator, *, critic_steps=1, ema_decay=0.999, seed=0, **kwargs):
         super().__init__(**kwargs)
-        _check_positive_int("latent_dim", latent_dim)
         _check_positive_int("critic_steps", critic_steps)
-        if loss not in LOSSES:
-            raise ValueError(f"Expected loss in {LOSSES}. Received: loss={loss!r}")
-        if gradient_penalty_weight < 0:
-            raise ValueError(f"Expected gradient_penalty_weight >= 0. Received: {gradient_penalty_weight}")
-        if num_classes is not None:
-            _check_positive_int("num_classes", num_classes)
-        generator_latent = generator.inputs[0].shape[-1]
-        if generator_latent != latent_dim:
-            raise ValueError(
-                f"Expected a generator taking noise of size latent_dim={latent_dim}. "
-                f"Received: a generator whose noise input has size {generator_latent}"
-            )
-        if (len(generator.inputs) == 2) != (num_classes is not None):
-            raise ValueError(
-                "Expected a conditional generator ([noise, labels] inputs) exactly when num_classes "
-                f"is set. Received: num_classes={num_classes}, generator inputs={len(generator.inputs)}"
-            )
+        if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"Expected ema_decay in [0, 1) or None. Received: ema_decay={ema_decay!r}")
         self.generator = generator
         self.discriminator = discriminator
-        self.latent_dim = int(latent_dim)
-        self.loss_kind = loss
-        self.num_classes = num_classes
-        self.gradient_penalty_weight = float(gradient_penalty_weight)
-        self.critic_steps = int(critic_steps)
-        self.seed = int(seed)
+        self.latent_dim = int(generator.inputs[0].shape[-1])
+        self.num_classes = _num_classes_of(generator)
         self.image_shape = tuple(generator.outputs[0].shape[1:])
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        self.penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
-        self.distance_tracker = keras.metrics.Mean(name="wasserstein_estimate")
-        self.built = True  # both networks are functional models, built when they were made
+        self._check_networks()
+        self.critic_steps = int(critic_steps)
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.seed = int(seed)
+        if self.ema_decay is not None:
+            self.averaged_generator = keras.models.clone_model(generator)
+            self.averaged_generator.set_weights(generator.get_weights())
+            self.averaged_generator.trainable = False
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.LOG_NAMES}
+        self.built = True  # the networks are functional models, built when they were made
+
+    def _check_networks(self):
+        if len(self.generator.inputs) != 1 or len(self.discriminator.inputs) != 1:
+            raise ValueError(
+                "Expected an unconditional generator and discriminator (one input each) for a GAN; "
+                "use ConditionalGAN for networks built with num_classes. Received: "
+                f"{len(self.generator.inputs)} and {len(self.discriminator.inputs)} inputs"
+            )
 
     # -- Keras plumbing -------------------------------------------------------
 
     def get_config(self):
         config = super().get_config()
         config.update(
-            {
-                "generator": keras.saving.serialize_keras_object(self.generator),
-                "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-                "latent_dim": self.latent_dim,
-                "loss": self.loss_kind,
-                "num_classes": self.num_classes,
-                "gradient_penalty_weight": self.gradient_penalty_weight,
-                "critic_steps": self.critic_steps,
-                "seed": self.seed,
-            }
+            generator=keras.saving.serialize_keras_object(self.generator),
+            discriminator=keras.saving.serialize_keras_object(self.discriminator),
+            critic_steps=self.critic_steps,
+            ema_decay=self.ema_decay,
+            seed=self.seed,
         )
         return config
 
@@ -492,7 +544,7 @@ class GAN(keras.Model):
         return cls(**config)
 
     def call(self, inputs, training=False):
-        return self.generator(inputs, training=training)
+        return self.sampling_generator(averaged=True)(inputs, training=training)
 
     def compile(self, generator_optimizer, discriminator_optimizer, **kwargs):
         """Takes one optimizer per network; both are built here, before any step.
@@ -529,40 +581,133 @@ class GAN(keras.Model):
 
     @property
     def metrics(self):
-        trackers = [self.d_loss_tracker, self.g_loss_tracker]
-        if self.loss_kind == "wasserstein_gp":
-            trackers += [self.penalty_tracker, self.distance_tracker]
-        return trackers
+        return list(self.trackers.values())
 
-    # -- Sampling --------------------------------------------------------------
+    # -- What the variants override ----------------------------------------------
 
-    def _step_seed(self, salt):
-        """A stateless seed from (seed, discriminator step, salt): same after a resume."""
-        step = tf.cast(self.discriminator_optimizer.iterations, tf.int64)
-        return tf.stack([tf.constant(self.seed, tf.int64), step * 8 + salt])
+    def split_batch(self, data):
+        """A batch -> (real images, labels or None). The DCGAN takes images alone."""
+        if isinstance(data, (tuple, list)):
+            raise ValueError(
+                "Expected batches of images alone for an unconditional GAN (labels are for ConditionalGAN). "
+                f"Received: a {type(data).__name__} of {len(data)} tensors"
+            )
+        return data, None
 
-    def _draw(self, sampler, batch_size, shape, salt):
+    def network_inputs(self, images_or_noise, labels):
+        """What the networks take: the tensor itself (a conditional GAN adds the labels)."""
+        return images_or_noise
+
+    def discriminator_losses(self, real_scores, fake_scores, real_images, fake_images, labels, step, repeat):
+        """The discriminator's loss terms; "discriminator_loss" is what it minimises."""
+        return {"discriminator_loss": discriminator_loss(real_scores, fake_scores)}
+
+    def generator_losses(self, fake_scores):
+        """The generator's loss terms; "generator_loss" is what it minimises."""
+        return {"generator_loss": generator_loss(fake_scores)}
+
+    # -- Randomness ---------------------------------------------------------------
+
+    def draw_seed(self, purpose, step, repeat=0):
+        """The stateless seed of one draw (see `stateless_seed`)."""
+        return stateless_seed(self.seed, purpose, step, repeat)
+
+    def draw(self, sampler, batch_size, shape, purpose, step, repeat=0):
         """Draws this replica's slice of one global batch of random numbers.
 
         Every replica draws the whole global batch (noise is cheap) and keeps
         its own rows, so a step under `tf.distribute` sees exactly the numbers
         a single device would see for the same global batch.
+
+        Args:
+            sampler: `tf.random.stateless_normal` or `tf.random.stateless_uniform`.
+            batch_size: this replica's batch size.
+            shape: the shape of one example's draw, e.g. [latent_dim].
+            purpose, step, repeat: see `stateless_seed`.
         """
         context = tf.distribute.get_replica_context()
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         replica_id = tf.cast(context.replica_id_in_sync_group if context else 0, tf.int32)
-        values = sampler([batch_size * replicas, *shape], self._step_seed(salt))
+        values = sampler([batch_size * replicas, *shape], self.draw_seed(purpose, step, repeat))
         return values[replica_id * batch_size : (replica_id + 1) * batch_size]
 
-    def generate(self, num_images=None, *, noise=None, labels=None, seed=0):
+    # -- The training step ----------------------------------------------------------
+
+    def train_step(self, data):
+        """One GAN update: the discriminator (critic_steps times), the generator, the average.
+
+        Args:
+            data: real images (batch, 28, 28, 1) in [-1, 1] (a ConditionalGAN
+                takes (images, labels)).
+
+        Returns:
+            The running means of `LOG_NAMES` (see the class docstring).
+        """
+        real_images, labels = self.split_batch(data)
+        batch_size = tf.shape(real_images)[0]
+        step = self.generator_optimizer.iterations  # one per training step
+        # Under tf.distribute the optimizer sums the replicas' gradients, so
+        # each replica's loss is divided by the number of replicas.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+
+        for repeat in range(self.critic_steps):
+            noise = self.draw(tf.random.stateless_normal, batch_size, [self.latent_dim], "critic_noise", step,
+                              repeat)  # (b, latent_dim)
+            with tf.GradientTape() as tape:
+                fake_images = self.generator(self.network_inputs(noise, labels), training=True)  # (b, 28, 28, 1)
+                real_scores = self.discriminator(self.network_inputs(real_images, labels), training=True)  # (b, 1)
+                fake_scores = self.discriminator(self.network_inputs(fake_images, labels), training=True)  # (b, 1)
+                d_terms = self.discriminator_losses(real_scores, fake_scores, real_images, fake_images, labels,
+                                                    step, repeat)
+                scaled = self.discriminator_optimizer.scale_loss(d_terms["discriminator_loss"] / replicas)
+            gradients = tape.gradient(scaled, self.discriminator.trainable_variables)
+            self.discriminator_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_variables))
+
+        noise = self.draw(tf.random.stateless_normal, batch_size, [self.latent_dim], "generator_noise", step)
+        with tf.GradientTape() as tape:
+            fake_images = self.generator(self.network_inputs(noise, labels), training=True)
+            fake_scores = self.discriminator(self.network_inputs(fake_images, labels), training=True)
+            g_terms = self.generator_losses(fake_scores)
+            scaled = self.generator_optimizer.scale_loss(g_terms["generator_loss"] / replicas)
+        gradients = tape.gradient(scaled, self.generator.trainable_variables)
+        self.generator_optimizer.apply_gradients(zip(gradients, self.generator.trainable_variables))
+        self.update_average(step)
+
+        terms = {"loss": d_terms["discriminator_loss"] + g_terms["generator_loss"], **d_terms, **g_terms}
+        for name, tracker in self.trackers.items():
+            tracker.update_state(terms[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def update_average(self, step):
+        """theta_avg <- d_t * theta_avg + (1 - d_t) * theta, d_t = min(d, (1 + t) / (10 + t)).
+
+        All the generator's weights are averaged, its batch-norm statistics too.
+        """
+        if self.ema_decay is None:
+            return
+        step = tf.cast(step, tf.float32)
+        decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+        for average, weight in zip(self.averaged_generator.weights, self.generator.weights):
+            average.assign(decay * average + (1.0 - decay) * tf.cast(weight, average.dtype))
+
+    # -- Sampling --------------------------------------------------------------
+
+    def sampling_generator(self, averaged=True):
+        """The network `generate` uses: the averaged generator when there is one."""
+        return self.averaged_generator if averaged and self.ema_decay is not None else self.generator
+
+    def generate(self, n=None, *, labels=None, seed=0, noise=None, averaged=True):
         """Generates images in [0, 1] for showing and measuring.
 
         Args:
-            num_images: how many (noise drawn from `seed`), or None with `noise`.
-            noise: optional (n, latent_dim) array; fixed noise shows progress.
+            n: how many; noise is drawn from `seed` (leave it None when giving `noise`).
             labels: (n,) class labels: required by a conditional GAN, and an
                 error for an unconditional one.
-            seed: seed of the noise when `noise` is None.
+            seed: seed of the noise.
+            noise: optional (n, latent_dim) array instead of drawing it: fixed
+                noise shows a generator changing during training.
+            averaged: sample from the averaged generator (when the model has
+                one); False samples from the raw generator.
 
         Returns:
             A NumPy float32 array (n, 28, 28, 1) in [0, 1].
@@ -571,93 +716,140 @@ class GAN(keras.Model):
             ValueError: for a bad count, noise shape or labels.
         """
         if noise is None:
-            _check_positive_int("num_images", num_images)
-            noise = np.random.default_rng(seed).standard_normal((num_images, self.latent_dim)).astype("float32")
+            _check_positive_int("n", n)
+            noise = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype("float32")
         noise = np.asarray(noise, dtype="float32")
-        if noise.ndim != 2 or noise.shape[1] != self.latent_dim:
-            raise ValueError(f"Expected noise of shape (n, {self.latent_dim}). Received: shape={noise.shape}")
+        if noise.ndim != 2 or noise.shape[1] != self.latent_dim or (n is not None and len(noise) != n):
+            raise ValueError(
+                f"Expected noise of shape ({n if n is not None else 'n'}, {self.latent_dim}). "
+                f"Received: shape={noise.shape}"
+            )
         if self.num_classes is None:
             if labels is not None:
-                raise ValueError("Expected no labels for an unconditional GAN. Received: labels")
-            inputs = noise
+                raise ValueError("Expected no labels for an unconditional GAN (num_classes=None). Received: labels")
+            arrays = [noise]
         else:
             if labels is None:
-                raise ValueError(f"Expected labels in [0, {self.num_classes - 1}] for a conditional GAN.")
+                raise ValueError(f"Expected labels in [0, {self.num_classes - 1}] for a conditional GAN. "
+                                 "Received: labels=None")
             labels = np.asarray(labels)
             validate_labels(labels, self.num_classes, batch_size=len(noise))
-            inputs = [noise, labels.astype("int32")]
+            arrays = [noise, labels.astype("int32")]
+        network = self.sampling_generator(averaged)
         # Direct calls in chunks of 500, not predict(): no retracing warnings when
         # a notebook holds several models.
         chunks = []
-        arrays = inputs if self.num_classes is not None else [inputs]
         for start in range(0, len(noise), 500):
             batch = [tf.constant(array[start : start + 500]) for array in arrays]
-            chunks.append(self.generator(batch if len(batch) > 1 else batch[0], training=False).numpy())
+            chunks.append(network(batch if len(batch) > 1 else batch[0], training=False).numpy())
         images = np.concatenate(chunks).astype("float32")
         return ((images + 1.0) / 2.0).clip(0.0, 1.0)
 
-    # -- The training step -------------------------------------------------------
 
-    def train_step(self, data):
-        """One GAN update: the discriminator (critic_steps times), then the generator.
+@keras.saving.register_keras_serializable(package="course")
+class ConditionalGAN(GAN):
+    """A conditional GAN (Mirza and Osindero): both networks also see the digit's label.
 
-        Args:
-            data: real images (batch, 28, 28, 1) in [-1, 1], or
-                (images, labels) for a conditional GAN.
+    Differs from `GAN` only in what a batch holds, (images, labels), and in what
+    the networks take, [images or noise, labels]; the step is `GAN.train_step`.
+    Build both networks with `num_classes`.
+    """
 
-        Returns:
-            A dict of the running means: d_loss, g_loss (and, for WGAN-GP,
-            gradient_penalty and wasserstein_estimate).
-        """
-        if isinstance(data, (tuple, list)):
-            real_images, labels = data[0], data[1]
-        else:
-            real_images, labels = data, None
-        if (labels is None) != (self.num_classes is None):
+    def _check_networks(self):
+        if len(self.generator.inputs) != 2 or len(self.discriminator.inputs) != 2:
             raise ValueError(
-                "Expected (images, labels) batches for a conditional GAN and images alone otherwise. "
-                f"Received: labels={'none' if labels is None else 'given'}, num_classes={self.num_classes}"
+                "Expected a generator and a discriminator built with num_classes (two inputs each) for a "
+                f"ConditionalGAN. Received: {len(self.generator.inputs)} and {len(self.discriminator.inputs)} inputs"
             )
+
+    def split_batch(self, data):
+        if not isinstance(data, (tuple, list)) or len(data) != 2:
+            raise ValueError(
+                "Expected (images, labels) batches for a conditional GAN. "
+                f"Received: {type(data).__name__ if not isinstance(data, (tuple, list)) else f'{len(data)} tensors'}"
+            )
+        return data[0], data[1]
+
+    def network_inputs(self, images_or_noise, labels):
+        return [images_or_noise, labels]
+
+
+@keras.saving.register_keras_serializable(package="course")
+class WGANGP(GAN):
+    """WGAN-GP (Gulrajani et al.): a critic with a gradient penalty, five critic steps.
+
+    Differs from `GAN` only in its losses (the Wasserstein critic loss plus
+    lambda times the gradient penalty, whose interpolation weights are drawn
+    with their own seed purpose; the Wasserstein generator loss) and in its
+    default number of critic steps. Build the critic without batch norm.
+
+    Args:
+        generator, discriminator, ema_decay, seed: as for `GAN`.
+        critic_steps: critic updates per generator update (5 in the paper).
+        gradient_penalty_weight: lambda (10 in the paper).
+    """
+
+    LOG_NAMES = GAN.LOG_NAMES + ("gradient_penalty_loss", "wasserstein_estimate")
+
+    def __init__(self, generator, discriminator, *, critic_steps=5, gradient_penalty_weight=10.0, **kwargs):
+        super().__init__(generator, discriminator, critic_steps=critic_steps, **kwargs)
+        if not gradient_penalty_weight >= 0:
+            raise ValueError(
+                f"Expected gradient_penalty_weight >= 0. Received: gradient_penalty_weight={gradient_penalty_weight!r}")
+        self.gradient_penalty_weight = float(gradient_penalty_weight)
+
+    def get_config(self):
+        return {**super().get_config(), "gradient_penalty_weight": self.gradient_penalty_weight}
+
+    def discriminator_losses(self, real_scores, fake_scores, real_images, fake_images, labels, step, repeat):
         batch_size = tf.shape(real_images)[0]
-        # Under tf.distribute the optimizer sums the replicas' gradients, so
-        # each replica's loss is divided by the number of replicas.
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        epsilon = self.draw(tf.random.stateless_uniform, batch_size, [1, 1, 1], "interpolation", step,
+                            repeat)  # U(0, 1), one weight per example: (b, 1, 1, 1)
+        penalty = self.gradient_penalty_weight * gradient_penalty(self.discriminator, real_images, fake_images,
+                                                                  epsilon, labels)
+        distance_loss = wasserstein_critic_loss(real_scores, fake_scores)
+        return {"discriminator_loss": distance_loss + penalty, "gradient_penalty_loss": penalty,
+                "wasserstein_estimate": -distance_loss}
 
-        def inputs(images_or_noise):
-            return images_or_noise if labels is None else [images_or_noise, labels]
+    def generator_losses(self, fake_scores):
+        return {"generator_loss": wasserstein_generator_loss(fake_scores)}
 
-        for critic_step in range(self.critic_steps):
-            noise = self._draw(tf.random.stateless_normal, batch_size, [self.latent_dim], 2 * critic_step)
-            with tf.GradientTape() as tape:
-                fake_images = self.generator(inputs(noise), training=True)  # (b, 28, 28, 1)
-                real_scores = self.discriminator(inputs(real_images), training=True)  # (b, 1)
-                fake_scores = self.discriminator(inputs(fake_images), training=True)  # (b, 1)
-                if self.loss_kind == "non_saturating":
-                    d_loss = discriminator_loss(real_scores, fake_scores)
-                else:
-                    # U(0, 1), one weight per example: (b, 1, 1, 1)
-                    epsilon = self._draw(tf.random.stateless_uniform, batch_size, [1, 1, 1], 2 * critic_step + 1)
-                    penalty = gradient_penalty(self.discriminator, real_images, fake_images, epsilon, labels)
-                    distance_loss = wasserstein_critic_loss(real_scores, fake_scores)
-                    d_loss = distance_loss + self.gradient_penalty_weight * penalty
-                scaled = self.discriminator_optimizer.scale_loss(d_loss / tf.cast(replicas, d_loss.dtype))
-            gradients = tape.gradient(scaled, self.discriminator.trainable_variables)
-            self.discriminator_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_variables))
 
-        noise = self._draw(tf.random.stateless_normal, batch_size, [self.latent_dim], 7)
-        with tf.GradientTape() as tape:
-            fake_scores = self.discriminator(inputs(self.generator(inputs(noise), training=True)), training=True)
-            if self.loss_kind == "non_saturating":
-                g_loss = generator_loss(fake_scores)
-            else:
-                g_loss = wasserstein_generator_loss(fake_scores)
-            scaled = self.generator_optimizer.scale_loss(g_loss / tf.cast(replicas, g_loss.dtype))
-        gradients = tape.gradient(scaled, self.generator.trainable_variables)
-        self.generator_optimizer.apply_gradients(zip(gradients, self.generator.trainable_variables))
+VARIANTS = {"dcgan": GAN, "cgan": ConditionalGAN, "wgan-gp": WGANGP}
 
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        if self.loss_kind == "wasserstein_gp":
-            self.penalty_tracker.update_state(penalty)
-            self.distance_tracker.update_state(-distance_loss)
-        return {tracker.name: tracker.result() for tracker in self.metrics}
+
+def make_gan(settings, *, seed=0):
+    """Builds and compiles the GAN that a preset describes.
+
+    Args:
+        settings: a dict with the keys of a `PRESETS` entry (e.g.
+            `PRESETS["dcgan"]`, perhaps with some values changed).
+        seed: seed of the training randomness (the initial weights come from
+            Keras' global seed: call `keras.utils.set_random_seed` first).
+
+    Returns:
+        A compiled `GAN`, `ConditionalGAN` or `WGANGP` (Adam for both networks
+        with the preset's learning rate and betas).
+
+    Raises:
+        ValueError: for an unknown variant or bad settings.
+    """
+    variant = settings.get("variant")
+    if variant not in VARIANTS:
+        raise ValueError(f"Expected settings['variant'] in {sorted(VARIANTS)}. Received: {variant!r}")
+    generator = build_generator(
+        settings["latent_dim"], projection_filters=settings["projection_filters"],
+        generator_blocks=settings["generator_blocks"], kernel_size=settings["kernel_size"],
+        num_classes=settings["num_classes"])
+    discriminator = build_discriminator(
+        discriminator_filters=settings["discriminator_filters"], kernel_size=settings["kernel_size"],
+        dropout=settings["dropout"], normalization=settings["normalization"], num_classes=settings["num_classes"])
+    extra = {"gradient_penalty_weight": settings["gradient_penalty_weight"]} if variant == "wgan-gp" else {}
+    model = VARIANTS[variant](generator, discriminator, critic_steps=settings["critic_steps"],
+                              ema_decay=settings["ema_decay"], seed=seed, **extra)
+
+    def adam():
+        return keras.optimizers.Adam(settings["learning_rate"], beta_1=settings["beta_1"], beta_2=settings["beta_2"])
+
+    model.compile(adam(), adam())
+    return model

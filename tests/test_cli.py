@@ -111,3 +111,79 @@ def test_python_dash_m_lib_runs_as_a_module():
     result = subprocess.run([sys.executable, "-m", "lib", "train", "nonsense"], capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 2 and "invalid choice: 'nonsense'" in result.stderr
+
+
+def test_evaluate_json_prints_json_alone_on_stdout_when_the_download_fails(tmp_path, capsys, monkeypatch):
+    """Offline, Keras prints "Downloading data from ..." before failing: that line must not reach stdout."""
+    from lib import data
+
+    def failing_download(*args, **kwargs):
+        print("Downloading data from https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz")
+        raise Exception("URL fetch failure: Name or service not known")
+
+    monkeypatch.setattr(data.keras.datasets.mnist, "load_data", failing_download)
+    run_dir = tmp_path / "online_dcgan"  # no --offline: the run tries the download first
+    assert cli.main(["train", "dcgan", "--out", str(run_dir), "--epochs", "1", "--batch-size", "500",
+                     "--latent-dim", "8"]) == 0
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(run_dir), "--json", "--num-images", "200"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)  # the whole of stdout is one JSON object
+    assert result["num_generated"] == 200 and "confidently_read" in result
+    assert "Downloading data from" in captured.err
+
+
+def test_ctrl_c_during_training_prints_one_line_with_the_resume_command(tmp_path, capsys, monkeypatch):
+    from lib import data
+
+    real_make_dataset = data.make_dataset
+    calls = []
+
+    def interrupted_in_the_second_epoch(*args, **kwargs):
+        calls.append(kwargs.get("epoch"))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_make_dataset(*args, **kwargs)
+
+    monkeypatch.setattr(data, "make_dataset", interrupted_in_the_second_epoch)
+    run_dir = tmp_path / "stopped"
+    assert cli.main(["train", "dcgan", "--out", str(run_dir), "--epochs", "3", *TINY]) == 130
+    message = capsys.readouterr().err.strip()
+    assert "Traceback" not in message and len(message.splitlines()) == 1
+    assert "Stopped by Ctrl-C during epoch 2 of 3" in message
+    assert f"python -m lib train dcgan --out {run_dir} --epochs 3 --resume" in message
+    assert "ckpt-1" in message
+
+
+def test_training_writes_tensorboard_logs_with_the_step_values_and_samples(trained_run):
+    import tensorflow as tf
+
+    event_files = list((trained_run / "logs").glob("events.out.tfevents.*"))
+    assert event_files, "no TensorBoard event file in RUN_DIR/logs"
+    tags = {value.tag for path in event_files for event in tf.compat.v1.train.summary_iterator(str(path))
+            for value in event.summary.value}
+    assert {"loss", "discriminator_loss", "generator_loss", "seconds", "samples"} <= tags
+
+
+def test_a_run_folder_of_another_kind_is_refused_before_anything_is_written(trained_run, capsys):
+    before = sorted(path.name for path in trained_run.iterdir())
+    with pytest.raises(SystemExit):
+        cli.main(["train", "wgan-gp", "--out", str(trained_run), "--epochs", "1", *TINY])
+    assert "already holds a run (dcgan)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["train", "cgan", "--out", str(trained_run), "--resume"])
+    assert "Expected a cgan run to resume" in capsys.readouterr().err
+    assert sorted(path.name for path in trained_run.iterdir()) == before
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["sample", "{run}", "-n", "4", "-o", "{tmp}/s.npy", "--steps", "20"], "Expected no --steps for GAN runs"),
+    (["sample", "{run}", "-n", "4", "-o", "{tmp}/s.npy", "--label", "3"], "Expected no --label for an unconditional"),
+    (["evaluate", "{run}", "--iwae-k", "10"], "Expected no --iwae-k for GAN runs"),
+])
+def test_options_of_other_families_are_usage_errors(trained_run, tmp_path, capsys, arguments, message):
+    arguments = [a.replace("{run}", str(trained_run)).replace("{tmp}", str(tmp_path)) for a in arguments]
+    with pytest.raises(SystemExit) as stop:
+        cli.main(arguments)
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "s.npy").exists()

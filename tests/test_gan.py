@@ -17,12 +17,12 @@ def softplus(t):
     return math.log1p(math.exp(t))
 
 
-def small_gan(loss="non_saturating", num_classes=None, critic_steps=1, seed=0, learning_rates=(2e-4, 2e-4)):
+def small_gan(variant="dcgan", critic_steps=1, seed=0, learning_rates=(2e-4, 2e-4), ema_decay=0.999):
+    num_classes = 10 if variant == "cgan" else None
     generator = gan.build_generator(LATENT, projection_filters=16, generator_blocks=[[8, 2]],
                                     num_classes=num_classes)
     discriminator = gan.build_discriminator(discriminator_filters=[8, 16], num_classes=num_classes)
-    model = gan.GAN(generator, discriminator, LATENT, loss=loss, num_classes=num_classes,
-                    critic_steps=critic_steps, seed=seed)
+    model = gan.VARIANTS[variant](generator, discriminator, critic_steps=critic_steps, ema_decay=ema_decay, seed=seed)
     model.compile(keras.optimizers.Adam(learning_rates[0], beta_1=0.5),
                   keras.optimizers.Adam(learning_rates[1], beta_1=0.5))
     return model
@@ -90,8 +90,8 @@ def test_gradient_penalty_equals_squared_distance_of_the_norm_from_one(weight_no
 
 
 def test_wgan_step_draws_interpolation_weights_from_the_unit_interval():
-    model = small_gan("wasserstein_gp")
-    weights = model._draw(tf.random.stateless_uniform, 4096, [1, 1, 1], 1).numpy()
+    model = small_gan("wgan-gp")
+    weights = model.draw(tf.random.stateless_uniform, 4096, [1, 1, 1], "interpolation", step=0).numpy()
     assert weights.min() >= 0.0 and weights.max() <= 1.0
     assert weights.mean() == pytest.approx(0.5, abs=0.02)  # U(0, 1), not N(0, 1) (mean 0, negatives)
 
@@ -100,18 +100,17 @@ def test_wgan_step_draws_interpolation_weights_from_the_unit_interval():
 
 
 @pytest.mark.parametrize("preset", sorted(gan.PRESETS))
-def test_preset_networks_have_the_expected_shapes(preset):
+def test_every_preset_builds_a_model_of_its_variant_with_the_expected_shapes(preset):
     settings = gan.PRESETS[preset]
-    generator = gan.build_generator(
-        settings["latent_dim"], projection_filters=settings["projection_filters"],
-        generator_blocks=settings["generator_blocks"], kernel_size=settings["kernel_size"])
-    discriminator = gan.build_discriminator(
-        discriminator_filters=settings["discriminator_filters"], kernel_size=settings["kernel_size"],
-        dropout=settings["dropout"])
-    images = generator(np.zeros((3, settings["latent_dim"]), "float32"))
-    assert images.shape == (3, 28, 28, 1)
-    assert float(tf.reduce_max(tf.abs(images))) <= 1.0
-    assert discriminator(images).shape == (3, 1)
+    model = gan.make_gan(settings)
+    assert type(model) is gan.VARIANTS[settings["variant"]]
+    assert model.latent_dim == settings["latent_dim"] and model.num_classes == settings["num_classes"]
+    labels = None if settings["num_classes"] is None else [0, 5, 9]
+    images = model.generate(3, labels=labels)
+    assert images.shape == (3, 28, 28, 1) and images.dtype == np.float32
+    assert images.min() >= 0.0 and images.max() <= 1.0
+    critic_input = images * 2 - 1 if labels is None else [images * 2 - 1, np.array(labels)]
+    assert model.discriminator(critic_input).shape == (3, 1)
 
 
 def test_conditional_networks_take_labels():
@@ -144,15 +143,22 @@ def test_discriminator_builder_rejects_bad_arguments():
         gan.build_discriminator(dropout=1.5)
 
 
-def test_gan_rejects_mismatched_networks_and_settings():
-    generator = gan.build_generator(LATENT)
-    discriminator = gan.build_discriminator()
-    with pytest.raises(ValueError, match="latent_dim=16"):
-        gan.GAN(generator, discriminator, 16)
-    with pytest.raises(ValueError, match="conditional generator"):
-        gan.GAN(generator, discriminator, LATENT, num_classes=10)
-    with pytest.raises(ValueError, match="loss"):
-        gan.GAN(generator, discriminator, LATENT, loss="hinge")
+def test_gan_reads_its_sizes_from_the_networks_and_rejects_mismatched_ones():
+    generator, discriminator = gan.build_generator(LATENT), gan.build_discriminator()
+    model = gan.GAN(generator, discriminator)
+    assert model.latent_dim == LATENT and model.num_classes is None
+    conditional = gan.ConditionalGAN(gan.build_generator(LATENT, num_classes=7), gan.build_discriminator(num_classes=7))
+    assert conditional.num_classes == 7
+    with pytest.raises(ValueError, match="use ConditionalGAN"):
+        gan.GAN(gan.build_generator(LATENT, num_classes=10), discriminator)
+    with pytest.raises(ValueError, match="built with num_classes"):
+        gan.ConditionalGAN(generator, discriminator)
+    with pytest.raises(ValueError, match="ema_decay"):
+        gan.GAN(generator, discriminator, ema_decay=1.0)
+    with pytest.raises(ValueError, match="gradient_penalty_weight"):
+        gan.WGANGP(generator, discriminator, gradient_penalty_weight=-1)
+    with pytest.raises(ValueError, match="variant"):
+        gan.make_gan(dict(gan.PRESETS["dcgan"], variant="hinge"))
 
 
 # -- input checks ----------------------------------------------------------------------
@@ -181,35 +187,57 @@ def test_validate_labels_rejects_out_of_range_labels():
 
 
 def test_generate_checks_labels_and_returns_unit_range_images():
-    model = small_gan(num_classes=10)
+    model = small_gan("cgan")
     images = model.generate(4, labels=[1, 2, 3, 4])
     assert images.shape == (4, 28, 28, 1) and images.min() >= 0 and images.max() <= 1
     with pytest.raises(ValueError, match=r"\[0, 9\]"):
         model.generate(2, labels=[1, 12])
     with pytest.raises(ValueError, match="labels"):
         model.generate(2)
+    with pytest.raises(ValueError, match="no labels"):
+        small_gan().generate(2, labels=[1, 2])
+    with pytest.raises(ValueError, match="positive integer n"):
+        small_gan().generate(0)
+
+
+def test_generate_is_repeatable_from_its_seed_and_samples_the_averaged_generator():
+    model = small_gan()
+    np.testing.assert_array_equal(model.generate(3, seed=4), model.generate(3, seed=4))
+    assert not np.array_equal(model.generate(3, seed=4), model.generate(3, seed=5))
+    step = tf.function(model.train_step)
+    for _ in range(3):
+        step(tf.constant(real_batch(8)))
+    noise = np.random.default_rng(0).standard_normal((3, LATENT)).astype("float32")
+    np.testing.assert_allclose(model.generate(noise=noise), (model.averaged_generator(noise).numpy() + 1) / 2,
+                               atol=1e-6)
+    assert not np.allclose(model.generate(noise=noise), model.generate(noise=noise, averaged=False))
 
 
 # -- serialisation -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("loss, num_classes", [("non_saturating", None), ("non_saturating", 10),
-                                               ("wasserstein_gp", None)])
-def test_gan_config_and_keras_file_round_trip(tmp_path, loss, num_classes):
-    model = small_gan(loss, num_classes, critic_steps=2)
-    restored = gan.GAN.from_config(model.get_config())
+@pytest.mark.parametrize("variant", sorted(gan.VARIANTS))
+def test_gan_config_and_keras_file_round_trip(tmp_path, variant):
+    model = small_gan(variant, critic_steps=2)
+    num_classes = model.num_classes
+    tf.function(model.train_step)((tf.constant(real_batch(8)), tf.constant(np.arange(8) % 10))
+                                  if num_classes else tf.constant(real_batch(8)))
+    restored = type(model).from_config(model.get_config())
     assert restored.get_config() == model.get_config()
 
     path = tmp_path / "gan.keras"
     model.save(path)
-    loaded = keras.saving.load_model(path)  # safe_mode is on by default
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert type(loaded) is type(model)
+    labels = [1, 5, 7] if num_classes else None
+    np.testing.assert_array_equal(model.generate(3, labels=labels), loaded.generate(3, labels=labels))
     noise = tf.random.stateless_normal((3, LATENT), seed=[0, 1])
     inputs = noise if num_classes is None else [noise, tf.constant([1, 5, 7], tf.int32)]
     np.testing.assert_array_equal(model.generator(inputs), loaded.generator(inputs))
     images = model.generator(inputs)
     critic_inputs = images if num_classes is None else [images, inputs[1]]
     np.testing.assert_array_equal(model.discriminator(critic_inputs), loaded.discriminator(critic_inputs))
-    assert loaded.critic_steps == 2 and loaded.loss_kind == loss
+    assert loaded.critic_steps == 2 and loaded.ema_decay == model.ema_decay
 
 
 # -- the training step ------------------------------------------------------------------------
@@ -219,12 +247,12 @@ def test_discriminator_loss_falls_when_only_the_discriminator_learns():
     model = small_gan(learning_rates=(0.0, 1e-3))  # generator frozen (lr 0)
     step = tf.function(model.train_step)
     batch = tf.constant(real_batch(16))
-    first = float(step(batch)["d_loss"])
+    first = float(step(batch)["discriminator_loss"])
     for _ in range(25):
         model.reset_metrics()
         step(batch)
     model.reset_metrics()
-    last = float(step(batch)["d_loss"])
+    last = float(step(batch)["discriminator_loss"])
     assert last < first * 0.5
 
 
@@ -232,12 +260,12 @@ def test_generator_loss_falls_when_only_the_generator_learns():
     model = small_gan(learning_rates=(1e-3, 0.0))  # discriminator frozen (lr 0)
     step = tf.function(model.train_step)
     batch = tf.constant(real_batch(16))
-    first = float(step(batch)["g_loss"])
+    first = float(step(batch)["generator_loss"])
     for _ in range(25):
         model.reset_metrics()
         step(batch)
     model.reset_metrics()
-    last = float(step(batch)["g_loss"])
+    last = float(step(batch)["generator_loss"])
     assert last < first - 0.2
 
 
@@ -245,10 +273,11 @@ def test_the_same_step_runs_in_fit_and_in_a_jit_compiled_loop():
     batch = real_batch(32)
     dataset = tf.data.Dataset.from_tensor_slices(batch).batch(16)
     history = small_gan().fit(dataset, epochs=1, verbose=0).history
-    assert set(history) == {"d_loss", "g_loss"}
-    jit_step = tf.function(small_gan("wasserstein_gp", critic_steps=2).train_step, jit_compile=True)
+    assert set(history) == {"loss", "discriminator_loss", "generator_loss"}
+    jit_step = tf.function(small_gan("wgan-gp", critic_steps=2).train_step, jit_compile=True)
     logs = jit_step(tf.constant(batch[:16]))
-    assert set(logs) == {"d_loss", "g_loss", "gradient_penalty", "wasserstein_estimate"}
+    assert set(logs) == {"loss", "discriminator_loss", "generator_loss", "gradient_penalty_loss",
+                         "wasserstein_estimate"}
     assert all(np.isfinite(float(value)) for value in logs.values())
 
 
@@ -260,8 +289,39 @@ def test_steps_are_repeatable_from_the_seed():
         step = tf.function(model.train_step)
         for _ in range(3):
             logs = step(tf.constant(real_batch(8)))
-        results.append(float(logs["g_loss"]))
+        results.append(float(logs["generator_loss"]))
     assert results[0] == results[1]
+
+
+def test_no_two_random_draws_in_or_across_wgan_gp_steps_share_a_seed():
+    model = small_gan("wgan-gp", critic_steps=5)
+    drawn = []
+    original = model.draw_seed
+
+    def recording_draw_seed(purpose, step, repeat=0):
+        seed = original(purpose, step, repeat)
+        drawn.append((purpose, int(step), repeat, tuple(seed.numpy().tolist())))
+        return seed
+
+    model.draw_seed = recording_draw_seed
+    for _ in range(3):  # eager, so every draw passes through the recorder
+        model.train_step(tf.constant(real_batch(8)))
+    # Per step: 5 critic updates x (noise, interpolation) + 1 generator noise.
+    assert len(drawn) == 3 * (5 * 2 + 1)
+    assert [step for _, step, _, _ in drawn] == [0] * 11 + [1] * 11 + [2] * 11
+    seeds = [seed for *_, seed in drawn]
+    assert len(set(seeds)) == len(seeds), "two draws shared a seed"
+
+
+def test_seeds_differ_by_purpose_step_and_repeat_and_are_repeatable():
+    base = gan.stateless_seed(3, "critic_noise", 7, 1).numpy().tolist()
+    assert gan.stateless_seed(3, "critic_noise", 7, 1).numpy().tolist() == base
+    others = [gan.stateless_seed(3, "interpolation", 7, 1), gan.stateless_seed(3, "critic_noise", 8, 1),
+              gan.stateless_seed(3, "critic_noise", 7, 2), gan.stateless_seed(4, "critic_noise", 7, 1),
+              gan.stateless_seed(3, "critic_noise", 1, 7)]
+    assert all(other.numpy().tolist() != base for other in others)
+    with pytest.raises(ValueError, match="purpose"):
+        gan.stateless_seed(3, "dropout", 0)
 
 
 def test_a_distributed_step_equals_a_single_device_step():
@@ -275,7 +335,7 @@ def test_a_distributed_step_equals_a_single_device_step():
             with strategy_scope:
                 generator = gan.build_generator(8, projection_filters=16, generator_blocks=[[8, 2]])
                 discriminator = gan.build_discriminator(discriminator_filters=[8, 16])
-                model = gan.GAN(generator, discriminator, 8, seed=5)
+                model = gan.GAN(generator, discriminator, seed=5)
                 model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
             return model
 
@@ -292,12 +352,12 @@ def test_a_distributed_step_equals_a_single_device_step():
 
         for batch in dataset:
             distributed_logs = distributed_step(batch)
-        replica_values = strategy.experimental_local_results(distributed_logs["g_loss"])
+        replica_values = strategy.experimental_local_results(distributed_logs["generator_loss"])
         weight_gap = max(float(np.max(np.abs(a - b)))
                          for a, b in zip(single.get_weights(), mirrored.get_weights()))
         print("replicas", len(replica_values))
         print("weight_gap", weight_gap)
-        print("g_loss", float(single_logs["g_loss"]), float(sum(replica_values)) / len(replica_values))
+        print("g_loss", float(single_logs["generator_loss"]), float(sum(replica_values)) / len(replica_values))
         """
     )
     values = dict(line.split(" ", 1) for line in output.strip().splitlines())

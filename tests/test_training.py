@@ -14,7 +14,7 @@ def tiny_gan(seed=0, noise_seed=0):
     keras.utils.set_random_seed(seed)  # initial weights
     generator = gan.build_generator(8, projection_filters=16, generator_blocks=[[8, 2]])
     discriminator = gan.build_discriminator(discriminator_filters=[8, 16])
-    model = gan.GAN(generator, discriminator, 8, seed=noise_seed)
+    model = gan.GAN(generator, discriminator, seed=noise_seed)
     model.compile(keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-3, beta_1=0.5))
     return model
 
@@ -88,7 +88,7 @@ def test_train_writes_checkpoints_history_and_calls_back(tmp_path):
                              progress=False, on_epoch_end=lambda epoch, logs: seen.append(epoch))
     assert seen == [1, 2] and [row["epoch"] for row in history] == [1, 2]
     rows = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
-    assert rows == history and {"d_loss", "g_loss", "seconds"} <= set(rows[0])
+    assert rows == history and {"discriminator_loss", "generator_loss", "seconds"} <= set(rows[0])
     assert training.restore_latest(tiny_gan(), tmp_path) == 2
 
 
@@ -108,7 +108,7 @@ def test_a_resumed_run_matches_an_uninterrupted_run(tmp_path):
         np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
     for expected, got in zip(full_history, resumed_history):
         assert got["epoch"] == expected["epoch"]
-        assert got["g_loss"] == pytest.approx(expected["g_loss"], rel=1e-5)
+        assert got["generator_loss"] == pytest.approx(expected["generator_loss"], rel=1e-5)
     assert int(resumed.discriminator_optimizer.iterations) == int(uninterrupted.discriminator_optimizer.iterations)
 
 
@@ -146,7 +146,7 @@ def test_restore_reports_a_missing_or_corrupt_checkpoint(tmp_path):
 def test_restore_rejects_a_checkpoint_of_another_architecture(tmp_path):
     training.train(tiny_gan(), make_dataset_fn(images()), epochs=1, run_dir=tmp_path, progress=False)
     other = gan.GAN(gan.build_generator(8, projection_filters=32, generator_blocks=[[8, 2]]),
-                    gan.build_discriminator(discriminator_filters=[8, 16]), 8)
+                    gan.build_discriminator(discriminator_filters=[8, 16]))
     other.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
     with pytest.raises(ValueError, match="could not be restored"):
         training.restore_latest(other, tmp_path)
@@ -180,12 +180,12 @@ def test_train_runs_under_a_mirrored_strategy():
         from lib import data, gan, training
         with strategy.scope():
             model = gan.GAN(gan.build_generator(8, projection_filters=16, generator_blocks=[[8, 2]]),
-                            gan.build_discriminator(discriminator_filters=[8, 16]), 8)
+                            gan.build_discriminator(discriminator_filters=[8, 16]))
             model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
         array = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype("float32")
         history = training.train(model, lambda e: data.make_dataset(array, batch_size=16, epoch=e),
                                  epochs=2, run_dir=tempfile.mkdtemp(), strategy=strategy, progress=False)
-        print(len(history), history[-1]["d_loss"], int(model.discriminator_optimizer.iterations.numpy()))
+        print(len(history), history[-1]["discriminator_loss"], int(model.discriminator_optimizer.iterations.numpy()))
         """
     )
     epochs, d_loss, steps = output.split()
@@ -203,3 +203,28 @@ def test_offline_digits_are_the_same_split_as_before_and_a_missing_file_says_how
     monkeypatch.setattr(data, "OFFLINE_DIGITS", tmp_path / "missing.npz")
     with pytest.raises(ValueError, match="make_offline_digits.py"):
         data.load_digits("mnist", offline=True, verbose=False)
+
+
+# -- run folders -------------------------------------------------------------------------
+
+
+def test_prepare_run_dir_records_a_new_run_and_refuses_an_occupied_folder(tmp_path):
+    run_dir = tmp_path / "run"
+    assert training.prepare_run_dir(run_dir, "vae", {"epochs": 3}, resume=False) == {"epochs": 3}
+    assert training.read_run_config(run_dir) == {"kind": "vae", "config": {"epochs": 3}}
+    with pytest.raises(ValueError, match=r"already holds a run \(vae\)"):
+        training.prepare_run_dir(run_dir, "dcgan", {"epochs": 1}, resume=False)
+    assert training.read_run_config(run_dir)["kind"] == "vae"  # untouched
+    assert training.prepare_run_dir(run_dir, "vae", None, resume=True) == {"epochs": 3}
+    with pytest.raises(ValueError, match="Expected a dcgan run to resume"):
+        training.prepare_run_dir(run_dir, "dcgan", None, resume=True)
+
+
+def test_prepare_run_dir_refuses_a_file_and_a_folder_with_checkpoints_only(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="which is a file"):
+        training.prepare_run_dir(tmp_path / "file", "vae", {}, resume=False)
+    (tmp_path / "old" / training.CHECKPOINT_FOLDER).mkdir(parents=True)
+    with pytest.raises(ValueError, match="already holds a run"):
+        training.prepare_run_dir(tmp_path / "old", "vae", {}, resume=False)
+    assert not (tmp_path / "old" / training.RUN_CONFIG_FILE).exists()

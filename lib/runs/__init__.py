@@ -9,7 +9,8 @@ seed, resume, args, progress)`, `load(run_dir)`, `sample(run_dir, n, *, seed,
 line reads the kinds from the modules listed here, so a new family is one new
 module and one word in `FAMILIES`.
 
-Public names: `FAMILIES`, `family_module`, `kinds`, `family_of_kind`.
+Public names: `FAMILIES`, `family_module`, `kinds`, `family_of_kind`,
+`check_options`.
 """
 
 import functools
@@ -55,3 +56,26 @@ def family_of_kind(kind):
     if kind not in table:
         raise ValueError(f"Expected a kind in {sorted(table)}. Received: kind={kind!r}")
     return table[kind]
+
+
+# The options `python -m lib sample` / `evaluate` pass on, and the flag each comes from.
+_OPTION_FLAGS = {"steps": "--steps", "guidance": "--guidance", "label": "--label", "iwae_k": "--iwae-k",
+                 "num_images": "--num-images"}
+
+
+def check_options(options, allowed, runs_of):
+    """Refuses sampling or evaluation options that this family does not use.
+
+    Args:
+        options: the options given (name -> value).
+        allowed: the names this family takes.
+        runs_of: how to name this family's runs in the message ("GAN runs").
+
+    Raises:
+        ValueError: naming the first flag that does not apply.
+    """
+    for name in options:
+        if name not in allowed:
+            flag = _OPTION_FLAGS.get(name, name)
+            raise ValueError(f"Expected no {flag} for {runs_of}. Received: {flag} {options[name]} "
+                             f"({flag} applies to other kinds of runs)")
