@@ -80,7 +80,12 @@ def conditional_gan():
     tf.keras.utils.set_random_seed(0)
     generator = gan.build_generator(8, projection_filters=8, generator_blocks=[[4, 2]], num_classes=10)
     discriminator = gan.build_discriminator(discriminator_filters=[4, 8], num_classes=10)
-    return gan.GAN(generator, discriminator, latent_dim=8, num_classes=10)
+    model = gan.ConditionalGAN(generator, discriminator)
+    # Move the raw generator away from its average, as training does, so the two can be told apart.
+    rng = np.random.default_rng(1)
+    model.generator.set_weights([w + 0.05 * rng.standard_normal(w.shape).astype(w.dtype)
+                                 for w in model.generator.get_weights()])
+    return model
 
 
 def test_digit_row_correct_passes(conditional_gan, capsys):
@@ -97,6 +102,22 @@ def test_digit_row_in_tanh_range_fails(conditional_gan):
 
     with pytest.raises(ExerciseCheckFailed, match=r"\(x \+ 1\) / 2"):
         checks.check_digit_row(raw, conditional_gan)
+
+
+def test_digit_row_from_the_raw_generator_fails(conditional_gan):
+    def raw(model, digit, noise):
+        return model.generate(noise=noise, labels=np.full(len(noise), digit), averaged=False)
+
+    with pytest.raises(ExerciseCheckFailed, match="raw generator's images"):
+        checks.check_digit_row(raw, conditional_gan)
+
+
+def test_digit_row_unfinished_says_so(conditional_gan):
+    def unfinished(model, digit, noise):
+        raise NotImplementedError
+
+    with pytest.raises(ExerciseCheckFailed, match="not implemented yet"):
+        checks.check_digit_row(unfinished, conditional_gan)
 
 
 def test_digit_row_with_wrong_digit_fails(conditional_gan):
@@ -204,3 +225,131 @@ def test_linear_critic_penalty_known_values():
     for norm, expected in ((1.0, 0.0), (0.5, 0.25), (3.0, 4.0)):
         critic = checks._linear_critic(norm * direction)
         assert float(gan.gradient_penalty(critic, real, fake, epsilon)) == pytest.approx(expected, abs=1e-5)
+
+
+def test_penalty_interpolation_and_penalty_unfinished_say_so():
+    def unfinished(*args):
+        raise NotImplementedError
+
+    for check in (checks.check_penalty_interpolation, checks.check_gradient_penalty, checks.check_critic_loss,
+                  checks.check_undecided_losses, checks.check_diagnosis, checks.check_generator_loss,
+                  checks.check_label_interpolation):
+        with pytest.raises(ExerciseCheckFailed, match="not implemented yet"):
+            check(unfinished)
+
+
+# ----------------------------------------------------------------------------
+# Notebook 01: predicting the losses of a discriminator that cannot tell
+# ----------------------------------------------------------------------------
+
+
+def test_undecided_losses_two_log_two_and_log_two_pass(capsys):
+    checks.check_undecided_losses(lambda: (1.386, 0.693))
+    assert "2 log 2 = 1.3863" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("prediction, message", [
+    ((np.log(2), np.log(2)), "That is one term"),
+    ((2 * np.log(2), -np.log(2)), "minimax"),
+    ((0.5, 0.5), "D's probability"),
+    ((2 * np.log10(2), np.log10(2)), "log base 10"),
+    ((2 * np.log(2), 2 * np.log(2)), "That is D's loss"),
+    ((0.0, np.log(2)), "Zero loss means D is sure and right"),
+    ((2.0, 1.0), "in bits"),
+    ((3.0, 0.693), "not it"),
+])
+def test_undecided_losses_mistakes_are_named(prediction, message):
+    with pytest.raises(ExerciseCheckFailed, match=message):
+        checks.check_undecided_losses(lambda: prediction)
+
+
+def test_undecided_losses_need_a_pair():
+    with pytest.raises(ExerciseCheckFailed, match="expected a pair"):
+        checks.check_undecided_losses(lambda: 1.386)
+
+
+# ----------------------------------------------------------------------------
+# Notebook 02: the class-conditional input
+# ----------------------------------------------------------------------------
+
+
+def test_conditional_input_correct_passes(conditional_gan, capsys):
+    checks.check_conditional_input(lambda noise, labels, table: np.concatenate([noise, table[labels]], axis=1),
+                                   conditional_gan)
+    assert capsys.readouterr().out.startswith("Correct:")
+
+
+@pytest.mark.parametrize("mistake, message", [
+    (lambda noise, labels, table: np.concatenate([table[labels], noise], axis=1), "embedding comes first"),
+    (lambda noise, labels, table: np.concatenate([noise, labels[:, None].astype("float32")], axis=1), "as a number"),
+    (lambda noise, labels, table: np.concatenate([noise, np.eye(10, dtype="float32")[labels]], axis=1), "one-hot"),
+    (lambda noise, labels, table: noise, "The label is missing"),
+    (lambda noise, labels, table: np.concatenate([noise, table[:len(noise)]], axis=1), "first rows of the table"),
+    (lambda noise, labels, table: np.concatenate([noise, table[labels] * 2], axis=1), "values differ"),
+])
+def test_conditional_input_mistakes_are_named(conditional_gan, mistake, message):
+    with pytest.raises(ExerciseCheckFailed, match=message):
+        checks.check_conditional_input(mistake, conditional_gan)
+
+
+def test_conditional_input_unfinished_says_so(conditional_gan):
+    def unfinished(noise, labels, table):
+        raise NotImplementedError
+
+    with pytest.raises(ExerciseCheckFailed, match="not implemented yet"):
+        checks.check_conditional_input(unfinished, conditional_gan)
+
+
+# ----------------------------------------------------------------------------
+# Notebook 03: the critic's loss and the diagnosis of runs
+# ----------------------------------------------------------------------------
+
+
+def test_critic_loss_correct_passes(capsys):
+    def critic_loss(real_scores, fake_scores, penalty, penalty_weight):
+        return tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores) + penalty_weight * penalty
+
+    checks.check_critic_loss(critic_loss)
+    assert capsys.readouterr().out.startswith("Correct:")
+
+
+@pytest.mark.parametrize("mistake, message", [
+    (lambda r, f, p, w: tf.reduce_mean(r) - tf.reduce_mean(f) + w * p, "wrong sign"),
+    (lambda r, f, p, w: tf.reduce_mean(f) - tf.reduce_mean(r) - w * p, "penalty is subtracted"),
+    (lambda r, f, p, w: tf.reduce_mean(f) - tf.reduce_mean(r) + p, "not multiplied by its weight"),
+    (lambda r, f, p, w: tf.reduce_mean(f) - tf.reduce_mean(r), "penalty is missing"),
+    (lambda r, f, p, w: gan.discriminator_loss(r, f) + w * p, "cross-entropy"),
+    (lambda r, f, p, w: -tf.reduce_mean(f) + w * p, "generator's loss"),
+    (lambda r, f, p, w: f - r + w * p, "expected a scalar"),
+])
+def test_critic_loss_mistakes_are_named(mistake, message):
+    with pytest.raises(ExerciseCheckFailed, match=message):
+        checks.check_critic_loss(mistake)
+
+
+def test_diagnosis_correct_passes(capsys):
+    checks.check_diagnosis(lambda: {"A": "real and fake swapped", "B": "healthy", "C": "discriminator wins"})
+    assert "both losses fall towards 0" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, message", [
+    ({"A": "healthy", "B": "real and fake swapped", "C": "discriminator wins"}, "run A is not 'healthy'"),
+    ({"A": "discriminator wins", "B": "healthy", "C": "real and fake swapped"}, "run A is not 'discriminator wins'"),
+    ({"A": "real and fake swapped", "B": "healthy", "C": "mode collapse"}, "expected one of"),
+    ({"A": "real and fake swapped", "B": "healthy"}, "expected a dict with the keys"),
+])
+def test_diagnosis_mistakes_are_named(answer, message):
+    with pytest.raises(ExerciseCheckFailed, match=message):
+        checks.check_diagnosis(lambda: answer)
+
+
+def test_diagnosis_runs_show_the_signs_the_check_names():
+    from lib import data
+
+    digits = data.load_digits("mnist", offline=True, verbose=False)
+    runs = checks.diagnosis_runs(data.to_float_images(digits.train_images[:640], (-1.0, 1.0)), steps=120)
+    last = {letter: {key: float(np.mean(values[-20:])) for key, values in curves.items()}
+            for letter, curves in runs.items()}
+    assert last["A"]["discriminator_loss"] < 0.3 and last["A"]["generator_loss"] < 0.3  # both "win"
+    assert 0.8 < last["B"]["discriminator_loss"] < 1.5 and 0.4 < last["B"]["generator_loss"] < 1.5  # balanced
+    assert last["C"]["discriminator_loss"] < 0.3 and last["C"]["generator_loss"] > 2.5  # D wins

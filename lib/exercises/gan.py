@@ -10,12 +10,16 @@ batch), because "expected 1.38, got -0.69" does not tell a student what to fix.
 those mistakes, with the same reference values.
 
 Exercises:
-- notebook 01: `check_discriminator_loss`, `check_generator_loss`
-- notebook 02: `check_digit_row`, `check_label_interpolation`
-- notebook 03: `check_penalty_interpolation`, `check_gradient_penalty`
+- notebook 01: `check_discriminator_loss`, `check_generator_loss`,
+  `check_undecided_losses` (predict the losses when D cannot tell: 2 log 2, log 2)
+- notebook 02: `check_digit_row`, `check_label_interpolation`,
+  `check_conditional_input` (noise and label embedding, as the generator joins them)
+- notebook 03: `check_penalty_interpolation`, `check_gradient_penalty`,
+  `check_critic_loss`, `check_diagnosis` (which of three runs is broken, and how,
+  from their loss curves; `diagnosis_runs` trains them)
 
-Public names: the six checks above, and `REFERENCE_LOGITS` (the hand-picked
-logits the loss checks use).
+Public names: the ten checks above, `diagnosis_runs`, `DIAGNOSES`, and
+`REFERENCE_LOGITS` (the hand-picked logits the loss checks use).
 """
 
 import numpy as np
@@ -159,6 +163,12 @@ def check_digit_row(make_digit_row, model):
         got = _as_numpy(_call(name, make_digit_row, model, digit, noise))
         expect_shape(name, got, (len(noise), *model.image_shape))
         expected = model.generate(noise=noise, labels=np.full(len(noise), digit))
+        raw = model.generate(noise=noise, labels=np.full(len(noise), digit), averaged=False)
+        if model.ema_decay is not None and not np.allclose(got, expected, atol=1e-4) and np.allclose(
+                got, raw, atol=1e-4):
+            raise ExerciseCheckFailed(
+                f"{name}: these are the raw generator's images; the course samples the averaged generator, "
+                "model.sampling_generator() (which model.generate uses).")
         if got.min() < -1e-6:
             raise ExerciseCheckFailed(
                 f"{name}: pixels go down to {got.min():.3f}; the generator's tanh gives [-1, 1], "
@@ -172,7 +182,7 @@ def check_digit_row(make_digit_row, model):
             raise ExerciseCheckFailed(
                 f"{name}: for digit {digit} the images differ from the generator's output on the same "
                 f"noise (largest difference {np.abs(got - expected).max():.3f}). Use the noise you are "
-                "given, one label per row image, and training=False."
+                "given, one label per image, and training=False."
             )
     passed("one row of a chosen digit from fixed noise, as model.generate.")
 
@@ -305,3 +315,255 @@ def check_gradient_penalty(gradient_penalty):
     got = _scalar(name, gradient_penalty(critic, real, fake, epsilon))
     expect_close(f"{name} (non-linear critic)", got, gan.gradient_penalty(critic, real, fake, epsilon), rtol=1e-3)
     passed("penalty 0 for a unit-norm linear critic, 4 for ||w|| = 3, and as lib.gan on a non-linear critic.")
+
+
+# ----------------------------------------------------------------------------
+# Notebook 01: predict the losses of a discriminator that cannot tell
+# ----------------------------------------------------------------------------
+
+
+def _prediction(name, value):
+    """A student's predicted number as a float, or a failure that says what is wrong with it."""
+    if value is None or value is Ellipsis:
+        raise ExerciseCheckFailed(f"{name}: no prediction yet; write a number.")
+    try:
+        return float(_as_numpy(value))
+    except (TypeError, ValueError):
+        raise ExerciseCheckFailed(f"{name}: expected one number, got {value!r}.") from None
+
+
+def check_undecided_losses(predict):
+    """Checks `predict() -> (discriminator_loss, generator_loss)` for a D that answers logit 0 everywhere.
+
+    A discriminator that cannot tell real from fake gives sigmoid(0) = 1/2 to
+    every image, so each cross-entropy term is -log(1/2) = log 2:
+    L_D = log 2 + log 2 = 2 log 2 ~ 1.386 and the non-saturating L_G = log 2 ~ 0.693.
+    Predictions are accepted within 1 %.
+    """
+    name = "predicted losses"
+    result = _call(name, predict)
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise ExerciseCheckFailed(f"{name}: expected a pair (discriminator_loss, generator_loss), got {result!r}.")
+    d_value = _prediction("discriminator loss", result[0])
+    g_value = _prediction("generator loss", result[1])
+    zero = tf.zeros([1, 1])
+    expected_d, expected_g = float(gan.discriminator_loss(zero, zero)), float(gan.generator_loss(zero))
+
+    def close(a, b):
+        return abs(a - b) <= 0.01 * abs(b) + 1e-3
+
+    common = [
+        (0.5, "0.5 is D's probability sigmoid(0), not a loss: each term is -log(0.5)."),
+        (0.0, "Zero loss means D is sure and right; a D that cannot tell pays -log(1/2) per term."),
+    ]
+    d_mistakes = common + [
+        (np.log(2), "That is one term. L_D adds the loss on real images and the loss on fakes: log 2 each."),
+        (2 * np.log10(2), "You used log base 10; the losses use the natural logarithm (softplus)."),
+        (2.0, "You counted in bits (log base 2); the losses use the natural logarithm (softplus)."),
+        (-2 * np.log(2), "The sign is wrong: a cross-entropy -log p is positive."),
+        (1.0, "Not 1: each term is -log(1/2) = log 2 ~ 0.693, and there are two."),
+    ]
+    g_mistakes = common + [
+        (2 * np.log(2), "That is D's loss, with two terms; G's loss has only the term on its fakes."),
+        (-np.log(2), "That is the minimax loss log(1 - D(G(z))) = log(1/2); the non-saturating loss is "
+                     "-log D(G(z)) = +log 2."),
+        (np.log10(2), "You used log base 10; the losses use the natural logarithm (softplus)."),
+        (1.0, "You counted in bits (log base 2); the losses use the natural logarithm (softplus)."),
+    ]
+    for label, got, expected, mistakes in (("discriminator loss", d_value, expected_d, d_mistakes),
+                                           ("generator loss", g_value, expected_g, g_mistakes)):
+        if close(got, expected):
+            continue
+        for value, message in mistakes:
+            if close(got, value):
+                raise ExerciseCheckFailed(f"{label}: you predicted {got:.4g}. {message}")
+        raise ExerciseCheckFailed(
+            f"{label}: you predicted {got:.4g}, which is not it. With logit 0, D(x) = sigmoid(0) = 1/2 for "
+            "every image: write the loss as a sum of -log terms and put 1/2 in each."
+        )
+    passed(f"L_D = 2 log 2 = {expected_d:.4f} and L_G = log 2 = {expected_g:.4f}, as lib.gan computes at logit 0; "
+           "a balanced game hovers near these values.")
+
+
+# ----------------------------------------------------------------------------
+# Notebook 02: the generator's class-conditional input
+# ----------------------------------------------------------------------------
+
+
+def check_conditional_input(conditional_input, model):
+    """Checks `conditional_input(noise, labels, table) -> (n, latent_dim + embedding_dim)`.
+
+    The conditional generator looks each label up in its embedding table
+    (one learned row per digit) and concatenates that row after the noise
+    (layer "noise_and_label"): `concat([noise, table[labels]], axis=1)`. The
+    check then runs the generator's own layers on the student's input and
+    compares the images with `model.generate`.
+    """
+    name = "conditional_input"
+    if model.num_classes is None:
+        raise ExerciseCheckFailed(f"{name}: the check needs a conditional GAN (num_classes=10).")
+    generator = model.sampling_generator()
+    table = generator.get_layer("label_embedding").embeddings.numpy()  # (num_classes, embedding_dim)
+    noise = _reference_noise(6, model.latent_dim)
+    labels = np.array([7, 0, 3, 3, 9, 1])
+    got = _as_numpy(_call(name, conditional_input, noise, labels, table))
+    expected = np.concatenate([noise, table[labels]], axis=1)
+    width = model.latent_dim + table.shape[1]
+    if got.shape != expected.shape:
+        hints = {
+            (len(noise), model.latent_dim + 1): "You appended the label as a number; the generator looks it up in "
+                                                "its embedding table: table[labels].",
+            (len(noise), model.latent_dim + model.num_classes): "You appended a one-hot label; this generator "
+                                                                "uses its learned embedding: table[labels].",
+            (len(noise), model.latent_dim): "The label is missing: concatenate table[labels] after the noise.",
+        }
+        hint = hints.get(got.shape, "")
+        raise ExerciseCheckFailed(f"{name}: expected shape ({len(noise)}, {width}), got {got.shape}. {hint}".rstrip())
+    if np.allclose(got, np.concatenate([table[labels], noise], axis=1), atol=1e-5):
+        raise ExerciseCheckFailed(
+            f"{name}: the embedding comes first; the generator's Concatenate layer takes [noise, embedded], noise first.")
+    if np.allclose(got[:, : model.latent_dim], noise, atol=1e-5) and np.allclose(
+            got[:, model.latent_dim:], table[: len(noise)], atol=1e-5):
+        raise ExerciseCheckFailed(f"{name}: you took the first rows of the table; take the rows of the labels: "
+                                  "table[labels].")
+    if not np.allclose(got, expected, atol=1e-5):
+        raise ExerciseCheckFailed(
+            f"{name}: the values differ from concat([noise, table[labels]], axis=1) "
+            f"(largest difference {np.abs(got - expected).max():.3g}).")
+    # Through the generator's own layers after the concatenation: the digits model.generate draws.
+    joined = generator.get_layer("noise_and_label")
+    x = tf.constant(got, tf.float32)
+    for layer in generator.layers[generator.layers.index(joined) + 1:]:  # project ... to_image, a chain
+        x = layer(x, training=False)
+    images = (x.numpy() + 1.0) / 2.0
+    expect_close(f"{name} (through the generator)", images, model.generate(noise=noise, labels=labels), atol=1e-4)
+    passed("noise, then the label's embedding row: the generator's layers turn it into model.generate's digits.")
+
+
+# ----------------------------------------------------------------------------
+# Notebook 03: the critic's loss, and diagnosing runs from their curves
+# ----------------------------------------------------------------------------
+
+
+def check_critic_loss(critic_loss):
+    """Checks `critic_loss(real_scores, fake_scores, penalty, penalty_weight) -> scalar`.
+
+    Reference: L_C = mean(fake) - mean(real) + lambda * GP
+    (`lib.gan.wasserstein_critic_loss` plus the weighted penalty, as `WGANGP` computes it).
+    """
+    name = "critic_loss"
+    real, fake = REFERENCE_LOGITS["real"], REFERENCE_LOGITS["fake"]
+    penalty, weight = 0.3, 10.0
+    distance = float(np.mean(fake) - np.mean(real))
+    expected = distance + weight * penalty
+    got = _scalar(name, _call(name, critic_loss, tf.constant(real), tf.constant(fake), tf.constant(penalty), weight))
+    cross_entropy = float(np.mean(_softplus(-real)) + np.mean(_softplus(fake)))
+    mistakes = [
+        (-distance + weight * penalty,
+         "The distance has the wrong sign: the critic minimises mean(fake) - mean(real), so that real images "
+         "score high and fakes low."),
+        (distance - weight * penalty, "The penalty is subtracted; add it: the critic pays for gradient norms far from 1."),
+        (distance + penalty, "The penalty is not multiplied by its weight lambda (penalty_weight)."),
+        (distance, "The gradient penalty is missing: add penalty_weight * penalty."),
+        (cross_entropy + weight * penalty,
+         "That is the DCGAN's cross-entropy; a critic's scores are not logits: use the means of the scores."),
+        (-float(np.mean(fake)) + weight * penalty, "That is the generator's loss -mean(fake); the critic's loss "
+                                                   "compares real and fake scores."),
+    ]
+    _match_mistake(name, got, expected, mistakes)
+    expect_close(name, got, gan.wasserstein_critic_loss(real, fake) + weight * penalty)
+    passed(f"critic loss {got:.4f} = mean(fake) - mean(real) + lambda * GP, as lib.gan.WGANGP computes it.")
+
+
+# The three runs of the diagnosis exercise: the same networks and data, one change each.
+DIAGNOSES = ("healthy", "discriminator wins", "real and fake swapped")
+_DIAGNOSIS_RUNS = {  # letter -> (what is changed, the diagnosis)
+    "A": ("D's loss labels real images 0 and fakes 1", "real and fake swapped"),
+    "B": ("nothing: the course's settings", "healthy"),
+    "C": ("the generator's learning rate 1,000 times too small", "discriminator wins"),
+}
+
+
+class _SwappedLabelsGAN(gan.GAN):
+    """The DCGAN with real and fake swapped in D's loss: the only change is what it overrides."""
+
+    def discriminator_losses(self, real_scores, fake_scores, real_images, fake_images, labels, step, repeat):
+        return {"discriminator_loss": gan.discriminator_loss(fake_scores, real_scores)}
+
+
+def diagnosis_runs(images, *, steps=120, batch_size=32, seed=0):
+    """Trains the three short runs of the diagnosis exercise and returns their loss curves.
+
+    Run letters are fixed (see `check_diagnosis`); each run uses the course's
+    DCGAN networks (`lib.gan.PRESETS["dcgan"]`, no averaged generator) on the
+    same batches, with one change, so only the curves tell them apart.
+
+    Args:
+        images: real training digits (N, 28, 28, 1) in [-1, 1].
+        steps: training steps per run.
+        batch_size: images per step.
+        seed: seed of the weights and of the training randomness.
+
+    Returns:
+        {letter: {"discriminator_loss": [...], "generator_loss": [...]}}, one value per step.
+    """
+    import keras
+
+    from lib import data
+
+    runs = {}
+    for letter in sorted(_DIAGNOSIS_RUNS):
+        settings = dict(gan.PRESETS["dcgan"], ema_decay=None)
+        keras.utils.set_random_seed(seed)
+        model = gan.make_gan(settings, seed=seed)
+        if letter == "A":
+            model = _SwappedLabelsGAN(model.generator, model.discriminator, ema_decay=None, seed=seed)
+            model.compile(keras.optimizers.Adam(settings["learning_rate"], beta_1=settings["beta_1"]),
+                          keras.optimizers.Adam(settings["learning_rate"], beta_1=settings["beta_1"]))
+        elif letter == "C":
+            model.generator_optimizer.learning_rate.assign(settings["learning_rate"] / 1000)
+        step = tf.function(model.train_step)
+        curves = {"discriminator_loss": [], "generator_loss": []}
+        epoch = 0
+        while len(curves["generator_loss"]) < steps:
+            dataset = data.make_dataset(images, batch_size=batch_size, epoch=epoch, seed=seed)
+            for batch in dataset.take(steps - len(curves["generator_loss"])):
+                model.reset_metrics()  # each value is this step's, not a running mean
+                logs = step(batch)
+                for key in curves:
+                    curves[key].append(float(logs[key]))
+            epoch += 1
+        runs[letter] = curves
+    return runs
+
+
+_DIAGNOSIS_HINTS = {
+    "healthy": "its losses stay near the balance you predicted in notebook 01 (D's a little below "
+               "2 log 2 = 1.39, G's a little above log 2 = 0.69): neither player wins outright",
+    "discriminator wins": "D's loss falls towards 0 while G's climbs: D rejects every fake and G cannot catch up "
+                          "(here G learns 1,000 times too slowly)",
+    "real and fake swapped": "both losses fall towards 0: both players win at once, which no real game allows, so "
+                             "the losses are wrong (D is taught that fakes are real, and G gets nothing to learn)",
+}
+
+
+def check_diagnosis(diagnose):
+    """Checks `diagnose() -> {run letter: one of DIAGNOSES}` for the runs of `diagnosis_runs`."""
+    name = "diagnosis"
+    diagnosis = _call(name, diagnose)
+    if not isinstance(diagnosis, dict) or set(diagnosis) != set(_DIAGNOSIS_RUNS):
+        raise ExerciseCheckFailed(
+            f"{name}: expected a dict with the keys {sorted(_DIAGNOSIS_RUNS)}, got {diagnosis!r}.")
+    for letter in sorted(_DIAGNOSIS_RUNS):
+        answer = diagnosis[letter]
+        if answer not in DIAGNOSES:
+            raise ExerciseCheckFailed(f"{name}: run {letter}: expected one of {list(DIAGNOSES)}, got {answer!r}.")
+    for letter in sorted(_DIAGNOSIS_RUNS):
+        change, truth = _DIAGNOSIS_RUNS[letter]
+        if diagnosis[letter] != truth:
+            raise ExerciseCheckFailed(
+                f"{name}: run {letter} is not {diagnosis[letter]!r}. In a run of that kind "
+                f"{_DIAGNOSIS_HINTS[diagnosis[letter]].split(':')[0]}; run {letter}'s curves do not. "
+                "Look at where each loss goes, and with which sign.")
+    passed("; ".join(f"run {letter} ({change}): {_DIAGNOSIS_HINTS[truth]}"
+                     for letter, (change, truth) in sorted(_DIAGNOSIS_RUNS.items())) + ".")

@@ -1,6 +1,6 @@
-"""Plots for the GAN chapter: the shapes of the losses, and a comparison of scores.
+"""Plots for the GAN chapter: the shapes of the losses, runs' curves, grids side by side, scores.
 
-Public names: `plot_loss_shapes`, `plot_scores`.
+Public names: `plot_loss_shapes`, `plot_runs`, `show_grids_side_by_side`, `plot_scores`.
 """
 
 import numpy as np
@@ -101,5 +101,76 @@ def plot_scores(scores, floor=None, metrics=("fid", "kid"), title="Sample qualit
         axis.set_title(metric.upper())
         axis.grid(axis="y", alpha=0.3)
     figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_runs(runs, keys=("discriminator_loss", "generator_loss"), title="Loss curves per step", smooth=5):
+    """One panel per run, each with the same loss curves on a shared y axis.
+
+    Args:
+        runs: {run name: {key: list of per-step values}}.
+        keys: which curves to draw in each panel.
+        title: the figure title.
+        smooth: moving-average window (1 = raw values).
+
+    Returns:
+        The matplotlib figure.
+
+    Raises:
+        ValueError: if `runs` is empty or a run lacks one of `keys`.
+    """
+    import matplotlib.pyplot as plt
+
+    if not runs:
+        raise ValueError("Expected at least one run. Received: an empty dict")
+    for name, curves in runs.items():
+        missing = [key for key in keys if key not in curves]
+        if missing:
+            raise ValueError(f"Expected the curves {list(keys)} in every run. Received: {name!r} lacks {missing}")
+    figure, axes = plt.subplots(1, len(runs), figsize=(3.6 * len(runs), 3.0), sharey=True, squeeze=False)
+    for axis, (name, curves) in zip(axes[0], runs.items()):
+        for key in keys:
+            values = np.asarray(curves[key], dtype=np.float64)
+            if smooth > 1 and len(values) >= smooth:
+                values = np.convolve(values, np.ones(smooth) / smooth, mode="valid")
+            axis.plot(np.arange(1, len(values) + 1), values, label=key)
+        axis.axhline(0.0, color="gray", lw=0.8)
+        axis.set_title(f"run {name}")
+        axis.set_xlabel("step")
+        axis.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def show_grids_side_by_side(grids, titles, columns=8, size=4.0):
+    """Shows several image grids next to each other, one titled panel each.
+
+    Args:
+        grids: a list of image batches (n, h, w, c) in [0, 1].
+        titles: one title per grid.
+        columns: images per row in each grid.
+        size: width of each panel in inches.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from lib import plots
+
+    if len(grids) != len(titles) or not grids:
+        raise ValueError(f"Expected one title per grid. Received: {len(grids)} grids, {len(titles)} titles")
+    tiles = [plots.tile_images(images, columns) for images in grids]
+    height = max(tile.shape[0] / tile.shape[1] for tile in tiles)
+    figure, axes = plt.subplots(1, len(tiles), figsize=(size * len(tiles), size * height + 0.4), squeeze=False)
+    for axis, tile, title in zip(axes[0], tiles, titles):
+        axis.imshow(tile[..., 0] if tile.shape[-1] == 1 else tile, cmap="gray", vmin=0, vmax=1,
+                    interpolation="nearest")
+        axis.set_xticks([])
+        axis.set_yticks([])
+        axis.set_title(title, fontsize=10)
     figure.tight_layout()
     return figure
