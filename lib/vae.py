@@ -19,14 +19,21 @@ Variants here:
   binarised dynamically (each use of a training image is a fresh Bernoulli sample
   of its pixel intensities; the test images are sampled once).
 
+Images are (batch, 28, 28, 1) with values in [0, 1] (Bernoulli probabilities).
 Everything is in nats and per image (summed over the 784 pixels, averaged over
 images). This module imports only TensorFlow, Keras and NumPy.
 
 Public names:
-    IMAGE_SHAPE, check_latent_dim, check_images, binarize,
-    build_mlp_encoder, build_mlp_decoder, build_conv_encoder, build_conv_decoder,
-    Sampling, gaussian_kl, bernoulli_log_likelihood, negative_elbo,
-    log_importance_weights, iwae_bound, VAE, make_vae.
+- settings: `PRESETS`, `IMAGE_SHAPE`, `HELD_OUT_SEED`, `EVALUATION_K`, `SEED_PURPOSES`
+- networks: `build_mlp_encoder`, `build_mlp_decoder`, `build_conv_encoder`,
+  `build_conv_decoder`, `Sampling`
+- losses: `gaussian_kl`, `bernoulli_log_likelihood`, `negative_elbo`,
+  `log_importance_weights`, `iwae_bound`
+- the model: `VAE` (its `train_step` is the one training step), `make_vae`,
+  `make_optimizer`, `stateless_seed`
+- held-out measures: `binarize`, `binarize_held_out`, `negative_elbo_per_image`,
+  `held_out_nats`
+- input checks: `check_latent_dim`, `check_images`
 """
 
 import math
@@ -35,8 +42,124 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+if keras.backend.backend() != "tensorflow":
+    raise ImportError(
+        "lib/vae.py needs Keras' TensorFlow backend (it uses tf.GradientTape, tf.function and "
+        "tf.random's stateless ops). Set KERAS_BACKEND=tensorflow before importing Keras. "
+        f"Received: backend={keras.backend.backend()!r}"
+    )
+
 IMAGE_SHAPE = (28, 28, 1)
+HELD_OUT_SEED = 2015  # held-out images are binarised once, with this seed, for every measurement
+EVALUATION_K = 5000  # importance samples per image in Burda et al.'s protocol
 _LOG_2PI = math.log(2.0 * math.pi)
+
+# Settings by name. "vae" is the course's default, chosen by measurement: in
+# 240 s on a 2-core CPU it beats the TensorFlow docs' convolutional VAE
+# ("tf_docs": its networks, latent size, optimiser and batch) by several nats
+# of held-out -log p(x) (benchmarks/vae_quality_budget.py). "beta-vae" and "cvae"
+# are the chapter's variants. Every preset has every key:
+#   architecture         "conv", "mlp" or "tf_docs" (see make_vae)
+#   latent_dim           size of z
+#   hidden_units         widths of the MLP's layers (mlp only; the decoder mirrors them)
+#   filters              channels of the two stride-2 convolutions (conv only; mirrored)
+#   dense_units          width of the conv encoder's dense layer
+#   beta                 weight of the KL term (1 = the ELBO)
+#   num_classes          None (unconditional) or the number of labels (conditional)
+#   kl_warmup_steps      steps over which beta rises linearly from 0 (0 = none)
+#   batch_size, learning_rate, epochs: Adam's training settings
+#   learning_rate_decay  "constant", or "cosine" (to 0 over the run's steps)
+PRESETS = {
+    "vae": {
+        "architecture": "conv",
+        "latent_dim": 32,
+        "hidden_units": [512, 256],
+        "filters": [32, 64],
+        "dense_units": 512,
+        "beta": 1.0,
+        "num_classes": None,
+        "kl_warmup_steps": 0,
+        "batch_size": 128,
+        "learning_rate": 1e-3,
+        "learning_rate_decay": "constant",
+        "epochs": 100,
+    },
+    "beta-vae": {
+        "architecture": "conv",
+        "latent_dim": 10,
+        "hidden_units": [512, 256],
+        "filters": [32, 64],
+        "dense_units": 512,
+        "beta": 4.0,
+        "num_classes": None,
+        "kl_warmup_steps": 0,
+        "batch_size": 128,
+        "learning_rate": 1e-3,
+        "learning_rate_decay": "constant",
+        "epochs": 50,
+    },
+    "cvae": {
+        "architecture": "conv",
+        "latent_dim": 8,
+        "hidden_units": [512, 256],
+        "filters": [32, 64],
+        "dense_units": 512,
+        "beta": 1.0,
+        "num_classes": 10,
+        "kl_warmup_steps": 0,
+        "batch_size": 128,
+        "learning_rate": 1e-3,
+        "learning_rate_decay": "constant",
+        "epochs": 50,
+    },
+    # https://www.tensorflow.org/tutorials/generative/cvae: two valid stride-2
+    # convolutions straight to the Gaussian head; a dense layer to 7x7x32, then
+    # transposed convolutions 64 and 32 (stride 2) and a stride-1 one to logits.
+    "tf_docs": {
+        "architecture": "tf_docs",
+        "latent_dim": 50,
+        "hidden_units": [],
+        "filters": [32, 64],
+        "dense_units": 0,
+        "beta": 1.0,
+        "num_classes": None,
+        "kl_warmup_steps": 0,
+        "batch_size": 32,
+        "learning_rate": 1e-4,
+        "learning_rate_decay": "constant",
+        "epochs": 10,
+    },
+}
+ARCHITECTURES = ("conv", "mlp", "tf_docs")
+LEARNING_RATE_DECAYS = ("constant", "cosine")
+MODEL_SETTINGS = ("architecture", "latent_dim", "hidden_units", "filters", "dense_units", "beta",
+                  "num_classes", "kl_warmup_steps")
+
+# Every random draw of a step has its own purpose (see `stateless_seed`).
+SEED_PURPOSES = {"binarization": 1, "latent_noise": 2, "test_noise": 3, "prior": 4, "iwae_noise": 5,
+                 "elbo_noise": 6}
+
+
+def stateless_seed(seed, purpose, step, repeat=0):
+    """A stateless seed (shape (2,), int64) folded from `seed`, a named purpose, a step and a repeat.
+
+    Draws that differ in any of the four get unrelated random numbers, so no two
+    draws in or across training steps share a seed, and a resumed run (whose
+    optimizer restores `step`) draws exactly what an uninterrupted run draws.
+
+    Args:
+        seed: the model's int seed.
+        purpose: a key of `SEED_PURPOSES` ("binarization", "latent_noise", ...).
+        step: an int or int tensor, usually the optimizer's `iterations`.
+        repeat: an index for several draws of one purpose in one step.
+
+    Returns:
+        An int64 tensor of shape (2,) for `tf.random.stateless_*`.
+    """
+    base = tf.constant([int(seed), 0], tf.int64)
+    folded = tf.random.experimental.stateless_fold_in(base, SEED_PURPOSES[purpose])
+    folded = tf.random.experimental.stateless_fold_in(folded, tf.cast(step, tf.int64))
+    return tf.random.experimental.stateless_fold_in(folded, tf.cast(repeat, tf.int64))
 
 
 # ----------------------------------------------------------------------------
@@ -47,6 +170,16 @@ def check_latent_dim(latent_dim):
     if isinstance(latent_dim, bool) or not isinstance(latent_dim, (int, np.integer)) or latent_dim <= 0:
         raise ValueError(f"Expected latent_dim > 0 (an int). Received: latent_dim={latent_dim!r}")
     return int(latent_dim)
+
+
+def _check_num_classes(num_classes):
+    """Returns None or a positive int; raises ValueError otherwise (0 is refused: use None)."""
+    if num_classes is None:
+        return None
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes <= 0:
+        raise ValueError(
+            f"Expected num_classes=None (unconditional) or a positive int. Received: num_classes={num_classes!r}")
+    return int(num_classes)
 
 
 def _check_beta(beta):
@@ -107,14 +240,25 @@ def binarize(images, seed):
     return tf.cast(uniform < images, tf.float32)
 
 
+def binarize_held_out(images):
+    """The course's held-out images: `images` in [0, 1] binarised once with HELD_OUT_SEED.
+
+    Every measurement in the course (notebooks, `python -m lib evaluate`, the
+    benchmarks, the shipped weights' records) uses these same binary images.
+
+    Returns:
+        float32 NumPy array of the same shape, values 0 or 1.
+    """
+    check_images(images)
+    return binarize(images, HELD_OUT_SEED).numpy()
+
+
 # ----------------------------------------------------------------------------
 # Networks
 # ----------------------------------------------------------------------------
-def _encoder_inputs(num_classes):
-    """Returns the named input(s): images (28, 28, 1) and optional one-hot labels."""
-    images = keras.Input(shape=IMAGE_SHAPE, name="images")
-    labels = keras.Input(shape=(num_classes,), name="labels") if num_classes else None
-    return images, labels
+def _label_input(num_classes):
+    """The optional one-hot label input (batch, num_classes), or None."""
+    return keras.Input(shape=(num_classes,), name="labels") if num_classes else None
 
 
 def _gaussian_head(features, latent_dim):
@@ -124,13 +268,13 @@ def _gaussian_head(features, latent_dim):
     return [mean, log_var]
 
 
-def build_mlp_encoder(latent_dim, hidden_units=(512, 256), num_classes=0, name="encoder"):
+def build_mlp_encoder(latent_dim, hidden_units=(512, 256), num_classes=None, name="encoder"):
     """Builds a fully connected encoder q(z|x[, y]).
 
     Args:
         latent_dim: size of z (> 0).
         hidden_units: widths of the ReLU layers.
-        num_classes: 0 for an ordinary VAE; else the encoder also takes one-hot labels.
+        num_classes: None for an ordinary VAE; else the encoder also takes one-hot labels.
         name: model name.
 
     Returns:
@@ -138,7 +282,8 @@ def build_mlp_encoder(latent_dim, hidden_units=(512, 256), num_classes=0, name="
         -> [z_mean, z_log_var], each (batch, latent_dim).
     """
     latent_dim = check_latent_dim(latent_dim)
-    images, labels = _encoder_inputs(num_classes)
+    num_classes = _check_num_classes(num_classes)
+    images, labels = keras.Input(shape=IMAGE_SHAPE, name="images"), _label_input(num_classes)
     x = keras.layers.Flatten(name="flatten")(images)  # (batch, 784)
     if labels is not None:
         x = keras.layers.Concatenate(name="with_labels")([x, labels])  # (batch, 784 + classes)
@@ -148,7 +293,7 @@ def build_mlp_encoder(latent_dim, hidden_units=(512, 256), num_classes=0, name="
     return keras.Model(inputs, _gaussian_head(x, latent_dim), name=name)
 
 
-def build_mlp_decoder(latent_dim, hidden_units=(256, 512), num_classes=0, name="decoder"):
+def build_mlp_decoder(latent_dim, hidden_units=(256, 512), num_classes=None, name="decoder"):
     """Builds a fully connected decoder p(x|z[, y]) returning Bernoulli logits.
 
     Returns:
@@ -156,8 +301,8 @@ def build_mlp_decoder(latent_dim, hidden_units=(256, 512), num_classes=0, name="
         -> logits (batch, 28, 28, 1). sigmoid(logits) is the mean image.
     """
     latent_dim = check_latent_dim(latent_dim)
-    latents = keras.Input(shape=(latent_dim,), name="latents")
-    labels = keras.Input(shape=(num_classes,), name="labels") if num_classes else None
+    num_classes = _check_num_classes(num_classes)
+    latents, labels = keras.Input(shape=(latent_dim,), name="latents"), _label_input(num_classes)
     x = latents
     if labels is not None:
         x = keras.layers.Concatenate(name="with_labels")([x, labels])
@@ -169,45 +314,67 @@ def build_mlp_decoder(latent_dim, hidden_units=(256, 512), num_classes=0, name="
     return keras.Model(inputs, logits, name=name)
 
 
-def build_conv_encoder(latent_dim, filters=(32, 64), dense_units=256, num_classes=0, name="encoder"):
-    """Builds a convolutional encoder (two stride-2 convolutions, as in the TF docs' CVAE).
+def build_conv_encoder(latent_dim, filters=(32, 64), dense_units=512, num_classes=None, *, padding="same",
+                       name="encoder"):
+    """Builds a convolutional encoder: two stride-2 3x3 convolutions, then the Gaussian head.
+
+    Args:
+        latent_dim: size of z (> 0).
+        filters: channels of the two convolutions.
+        dense_units: width of a ReLU dense layer before the head (0: none, as in the TF docs).
+        num_classes: None, or the number of labels (one-hot input joined after the convolutions).
+        padding: "same" (28 -> 14 -> 7) or "valid" (28 -> 13 -> 6, the TF docs').
+        name: model name.
 
     Returns:
         keras.Model: images (batch, 28, 28, 1) [, labels] -> [z_mean, z_log_var].
     """
     latent_dim = check_latent_dim(latent_dim)
-    images, labels = _encoder_inputs(num_classes)
+    num_classes = _check_num_classes(num_classes)
+    if len(filters) != 2:
+        raise ValueError(f"Expected two filter counts (28 -> 14 -> 7). Received: filters={filters!r}")
+    images, labels = keras.Input(shape=IMAGE_SHAPE, name="images"), _label_input(num_classes)
     x = images
     for index, count in enumerate(filters):
-        # (batch, 14, 14, filters[0]) then (batch, 7, 7, filters[1])
-        x = keras.layers.Conv2D(count, 3, strides=2, padding="same", activation="relu",
+        # (batch, 14, 14, filters[0]) then (batch, 7, 7, filters[1]) with "same" padding
+        x = keras.layers.Conv2D(count, 3, strides=2, padding=padding, activation="relu",
                                 name=f"conv_{index + 1}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     if labels is not None:
         x = keras.layers.Concatenate(name="with_labels")([x, labels])
-    x = keras.layers.Dense(dense_units, activation="relu", name="dense")(x)
+    if dense_units:
+        x = keras.layers.Dense(dense_units, activation="relu", name="dense")(x)
     inputs = [images, labels] if labels is not None else images
     return keras.Model(inputs, _gaussian_head(x, latent_dim), name=name)
 
 
-def build_conv_decoder(latent_dim, filters=(64, 32), num_classes=0, name="decoder"):
+def build_conv_decoder(latent_dim, filters=(64, 32), num_classes=None, *, projection_filters=None,
+                       name="decoder"):
     """Builds a transposed-convolution decoder returning Bernoulli logits.
+
+    Args:
+        latent_dim: size of z (> 0).
+        filters: channels of the two stride-2 transposed convolutions (7 -> 14 -> 28).
+        num_classes: None, or the number of labels (one-hot input joined to z).
+        projection_filters: channels of the first 7x7 map (default: filters[0]).
+        name: model name.
 
     Returns:
         keras.Model: latents (batch, latent_dim) [, labels] -> logits (batch, 28, 28, 1).
     """
     latent_dim = check_latent_dim(latent_dim)
+    num_classes = _check_num_classes(num_classes)
     if len(filters) != 2:
-        raise ValueError(f"Expected two filter counts (7->14->28). Received: filters={filters!r}")
-    latents = keras.Input(shape=(latent_dim,), name="latents")
-    labels = keras.Input(shape=(num_classes,), name="labels") if num_classes else None
+        raise ValueError(f"Expected two filter counts (7 -> 14 -> 28). Received: filters={filters!r}")
+    projection_filters = projection_filters or filters[0]
+    latents, labels = keras.Input(shape=(latent_dim,), name="latents"), _label_input(num_classes)
     x = latents
     if labels is not None:
         x = keras.layers.Concatenate(name="with_labels")([x, labels])
-    x = keras.layers.Dense(7 * 7 * filters[0], activation="relu", name="dense")(x)
-    x = keras.layers.Reshape((7, 7, filters[0]), name="reshape")(x)  # (batch, 7, 7, f0)
+    x = keras.layers.Dense(7 * 7 * projection_filters, activation="relu", name="dense")(x)
+    x = keras.layers.Reshape((7, 7, projection_filters), name="reshape")(x)  # (batch, 7, 7, P)
     for index, count in enumerate(filters):
-        # (batch, 14, 14, f0) then (batch, 28, 28, f1)
+        # (batch, 14, 14, filters[0]) then (batch, 28, 28, filters[1])
         x = keras.layers.Conv2DTranspose(count, 3, strides=2, padding="same", activation="relu",
                                          name=f"deconv_{index + 1}")(x)
     logits = keras.layers.Conv2DTranspose(1, 3, padding="same", name="logits")(x)  # (batch, 28, 28, 1)
@@ -219,10 +386,10 @@ def build_conv_decoder(latent_dim, filters=(64, 32), num_classes=0, name="decode
 class Sampling(keras.layers.Layer):
     """The reparameterisation trick: z = mean + exp(log_var / 2) * epsilon.
 
-    epsilon ~ N(0, I) is either passed in (`noise=`, so a step can use stateless,
-    resumable randomness and a test can fix it) or drawn from the layer's own
-    seed generator. Gradients flow to mean and log_var because epsilon does not
-    depend on them.
+    epsilon ~ N(0, I) is either passed in (`noise=`, as the training step does,
+    from stateless seeds, and as a test does to fix it) or drawn from the layer's
+    own seed generator. Gradients flow to mean and log_var because epsilon does
+    not depend on them.
 
     Args:
         seed: int seed for the layer's own noise (used only when `noise` is None).
@@ -308,9 +475,9 @@ def negative_elbo(images, logits, mean, log_var, beta=1.0):
     """The (beta-weighted) negative ELBO of a batch, with its two terms kept apart.
 
     Formula:
-        reconstruction = mean_batch( -log p(x | z) )        # z ~ q(z|x), one sample
-        kl             = mean_batch( KL(q(z|x) || N(0, I)) )
-        loss           = reconstruction + beta * kl          # nats per image
+        reconstruction_loss = mean_batch( -log p(x | z) )     # z ~ q(z|x), one sample
+        kl_loss             = mean_batch( KL(q(z|x) || N(0, I)) )
+        loss                = reconstruction_loss + beta * kl_loss   # nats per image
 
     With beta = 1, `loss` is the negative ELBO, an upper bound on -log p(x).
 
@@ -318,10 +485,10 @@ def negative_elbo(images, logits, mean, log_var, beta=1.0):
         images: (batch, 28, 28, 1) binary targets.
         logits: (batch, 28, 28, 1) decoder logits for one z per image.
         mean, log_var: (batch, latent_dim) posterior parameters.
-        beta: weight of the KL term, >= 0.
+        beta: weight of the KL term, >= 0 (a number or a scalar tensor).
 
     Returns:
-        dict of scalar tensors: "loss", "reconstruction", "kl".
+        dict of float32 scalars: "loss", "reconstruction_loss", "kl_loss".
 
     Raises:
         ValueError: if beta < 0 (or not a number), or images are invalid.
@@ -330,7 +497,7 @@ def negative_elbo(images, logits, mean, log_var, beta=1.0):
     reconstruction = -tf.reduce_mean(bernoulli_log_likelihood(images, logits))
     kl = tf.reduce_mean(gaussian_kl(mean, log_var))
     return {"loss": reconstruction + tf.cast(beta, tf.float32) * kl,
-            "reconstruction": reconstruction, "kl": kl}
+            "reconstruction_loss": reconstruction, "kl_loss": kl}
 
 
 def log_importance_weights(images, logits, latents, mean, log_var):
@@ -356,7 +523,7 @@ def log_importance_weights(images, logits, latents, mean, log_var):
     return bernoulli_log_likelihood(images, logits) + log_prior - log_posterior
 
 
-def iwae_bound(model, images, *, k, labels=None, seed=0, noise=None, max_decoded=4096):
+def iwae_bound(model, images, *, k, labels=None, seed=0, noise=None, max_decoded=4096, callback=None):
     """Importance-weighted estimate of log p(x) per image, in nats (Burda et al. 2015).
 
     Formula:
@@ -373,9 +540,11 @@ def iwae_bound(model, images, *, k, labels=None, seed=0, noise=None, max_decoded
         images: (batch, 28, 28, 1) binary images (binarise held-out images once).
         k: number of importance samples (>= 1).
         labels: (batch,) int labels for a conditional model, else None.
-        seed: int; chunk c of the noise is drawn with stateless seed (seed, c).
+        seed: int; chunk c of the noise is drawn with `stateless_seed(seed, "iwae_noise", c)`.
         noise: optional (k, batch, latent_dim) epsilons to use instead (for tests).
         max_decoded: images decoded per chunk.
+        callback: optional `callback(count)`, called after each chunk with the
+            number of (image, sample) pairs it decoded (for a progress bar).
 
     Returns:
         (batch,) float64 NumPy array of log p(x) estimates; -mean is the NLL.
@@ -391,21 +560,29 @@ def iwae_bound(model, images, *, k, labels=None, seed=0, noise=None, max_decoded
         if tuple(noise.shape) != (k, batch, latent_dim):
             raise ValueError(f"Expected noise of shape {(k, batch, latent_dim)}. Received: {tuple(noise.shape)}")
     per_chunk = max(1, min(k, max_decoded // max(batch, 1)))
+
+    def repeat(tensor, count):  # (batch, ...) -> (count * batch, ...), sample-major
+        return tf.reshape(tf.broadcast_to(tensor[None], (count, *tensor.shape)), (count * batch, *tensor.shape[1:]))
+
     log_weights = []  # list of (samples_in_chunk, batch)
     for chunk, start in enumerate(range(0, k, per_chunk)):
         count = min(per_chunk, k - start)
         if noise is None:
-            epsilon = tf.random.stateless_normal((count, batch, latent_dim), seed=(int(seed), chunk), alg="philox")
+            epsilon = tf.random.stateless_normal((count, batch, latent_dim),
+                                                 seed=stateless_seed(seed, "iwae_noise", chunk), alg="philox")
         else:
             epsilon = noise[start:start + count]
         latents = mean[None] + tf.exp(0.5 * log_var)[None] * epsilon  # (count, batch, latent_dim)
         flat_latents = tf.reshape(latents, (count * batch, latent_dim))
-        repeat = lambda t: tf.reshape(tf.broadcast_to(t[None], (count, *t.shape)), (count * batch, *t.shape[1:]))
-        flat_labels = None if labels is None else tf.reshape(
-            tf.broadcast_to(tf.convert_to_tensor(labels)[None], (count, batch)), (-1,))
-        logits = model.decode(flat_latents, flat_labels) if labels is not None else model.decode(flat_latents)
-        log_w = log_importance_weights(repeat(images), logits, flat_latents, repeat(mean), repeat(log_var))
+        if labels is None:
+            logits = model.decode(flat_latents)
+        else:
+            logits = model.decode(flat_latents, tf.reshape(repeat(tf.convert_to_tensor(labels), count), (-1,)))
+        log_w = log_importance_weights(repeat(images, count), logits, flat_latents, repeat(mean, count),
+                                       repeat(log_var, count))
         log_weights.append(tf.reshape(log_w, (count, batch)))
+        if callback is not None:
+            callback(count * batch)
     log_weights = tf.cast(tf.concat(log_weights, axis=0), tf.float64)  # (k, batch)
     return (tf.reduce_logsumexp(log_weights, axis=0) - math.log(k)).numpy()
 
@@ -417,64 +594,83 @@ def iwae_bound(model, images, *, k, labels=None, seed=0, noise=None, max_decoded
 class VAE(keras.Model):
     """A (beta-, conditional) VAE with Bernoulli pixels and one training step.
 
-    The model is handed its encoder and decoder (see the builders, or `make_vae`).
-    `train_step` draws, from stateless seeds (seed, optimizer.iterations), both a
-    fresh binarisation of the batch (dynamic binarisation) and the epsilons of the
-    reparameterisation, so a resumed run repeats an uninterrupted one exactly; the
-    noise for the whole global batch is drawn and each replica takes its slice, so
-    a step under `tf.distribute.MirroredStrategy` equals the same step on one device.
-    (XLA has its own generator for stateless random numbers: a `jit_compile=True`
-    step draws different, equally valid noise, so resume with the same setting.)
+    The model is handed its encoder and decoder (see the builders, or `make_vae`);
+    `latent_dim` and `num_classes` are read from them (an encoder with a second,
+    one-hot `labels` input makes a conditional VAE).
+
+    `train_step` draws two things per step, each from its own stateless seed
+    (`stateless_seed(seed, purpose, optimizer.iterations)`): a fresh binarisation
+    of the batch (dynamic binarisation) and the epsilons of the
+    reparameterisation. So a resumed run repeats an uninterrupted one exactly, and
+    no two draws share a seed. The noise for the whole global batch is drawn and
+    each replica takes its slice, so a step under `tf.distribute.MirroredStrategy`
+    equals the same step on one device. (XLA has its own generator for stateless
+    random numbers: a `jit_compile=True` step draws different, equally valid
+    noise, so resume with the same setting.)
 
     Args:
         encoder: keras.Model images [, one-hot labels] -> [z_mean, z_log_var].
         decoder: keras.Model latents [, one-hot labels] -> logits (batch, 28, 28, 1).
         beta: KL weight (1 = the ELBO).
-        num_classes: 0 for an unconditional VAE, else the number of labels (CVAE).
+        kl_warmup_steps: if > 0, the KL weight rises linearly from 0 to beta over
+            this many steps (a "KL warm-up"), then stays at beta.
         dynamic_binarization: if True, train on Bernoulli samples of the images;
             if False, use the given values as targets.
         seed: int seed of the training randomness.
 
     Raises:
-        ValueError: on beta < 0, num_classes < 0 or mismatched networks.
+        ValueError: on beta < 0, kl_warmup_steps < 0 or mismatched networks.
     """
 
-    def __init__(self, encoder, decoder, *, beta=1.0, num_classes=0, dynamic_binarization=True,
-                 seed=0, **kwargs):
+    def __init__(self, encoder, decoder, *, beta=1.0, kl_warmup_steps=0, dynamic_binarization=True, seed=0,
+                 **kwargs):
         super().__init__(**kwargs)
         _check_beta(beta)
-        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 0:
-            raise ValueError(f"Expected num_classes >= 0 (0 = unconditional). Received: num_classes={num_classes!r}")
+        if isinstance(kl_warmup_steps, bool) or not isinstance(kl_warmup_steps, (int, np.integer)) \
+                or kl_warmup_steps < 0:
+            raise ValueError(f"Expected kl_warmup_steps >= 0 (an int). Received: kl_warmup_steps={kl_warmup_steps!r}")
+        latent_dim = int(encoder.outputs[0].shape[-1])
+        decoder_latent = int(decoder.inputs[0].shape[-1])
+        if decoder_latent != latent_dim:
+            raise ValueError(
+                f"Expected a decoder taking latents of the encoder's size {latent_dim}. Received: {decoder_latent}")
+        classes = [int(network.inputs[1].shape[-1]) if len(network.inputs) == 2 else None
+                   for network in (encoder, decoder)]
+        if classes[0] != classes[1]:
+            raise ValueError(
+                "Expected an encoder and a decoder that both take labels (of the same size) or neither. "
+                f"Received: encoder labels {classes[0]}, decoder labels {classes[1]}")
         self.encoder = encoder
         self.decoder = decoder
-        self.latent_dim = int(encoder.outputs[0].shape[-1])
-        decoder_latent = int(decoder.inputs[0].shape[-1])
-        if decoder_latent != self.latent_dim:
-            raise ValueError(f"Expected a decoder taking latent_dim={self.latent_dim}. Received: {decoder_latent}")
-        if (len(encoder.inputs) == 2) != bool(num_classes):
-            raise ValueError(
-                f"Expected an encoder with {'two inputs (images, labels)' if num_classes else 'one input'} "
-                f"for num_classes={num_classes}. Received: {len(encoder.inputs)} inputs")
         self.beta = float(beta)
-        self.num_classes = int(num_classes)
+        self.kl_warmup_steps = int(kl_warmup_steps)
         self.dynamic_binarization = bool(dynamic_binarization)
         self.seed = int(seed)
         self.sampling = Sampling(seed=seed, name="sampling")
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
-        self.kl_tracker = keras.metrics.Mean(name="kl")
+        self.trackers = {name: keras.metrics.Mean(name=name)
+                         for name in ("loss", "reconstruction_loss", "kl_loss")}
         self.built = True  # encoder and decoder are built functional models
 
     @property
+    def latent_dim(self):
+        """Size of z, read from the encoder."""
+        return int(self.encoder.outputs[0].shape[-1])
+
+    @property
+    def num_classes(self):
+        """None for an unconditional VAE, else the size of the encoder's label input."""
+        return int(self.encoder.inputs[1].shape[-1]) if len(self.encoder.inputs) == 2 else None
+
+    @property
     def metrics(self):
-        return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
+        return list(self.trackers.values())
 
     # -- labels -------------------------------------------------------------
     def _one_hot(self, labels, batch):
         """Checks labels and returns them one-hot (batch, num_classes), or None."""
-        if not self.num_classes:
+        if self.num_classes is None:
             if labels is not None:
-                raise ValueError("Expected no labels for an unconditional VAE (num_classes=0). Received labels.")
+                raise ValueError("Expected no labels for an unconditional VAE (num_classes=None). Received labels.")
             return None
         if labels is None:
             raise ValueError(f"Expected labels in [0, {self.num_classes}) for a conditional VAE. Received: None")
@@ -508,10 +704,36 @@ class VAE(keras.Model):
         one_hot = self._one_hot(labels, latents.shape[0])
         return self.decoder([latents, one_hot] if one_hot is not None else latents)
 
-    def generate(self, count, labels=None, seed=0):
-        """Returns `count` mean images sigmoid(decode(z)), z ~ N(0, I): (count, 28, 28, 1) in [0, 1]."""
-        latents = tf.random.stateless_normal((int(count), self.latent_dim), seed=(int(seed), 0), alg="philox")
-        return tf.sigmoid(self.decode(latents, labels))
+    def generate(self, n, *, labels=None, seed=0):
+        """Draws z ~ N(0, I) and returns the mean images sigmoid(decode(z)).
+
+        Args:
+            n: how many images (> 0).
+            labels: (n,) integer labels in [0, num_classes): required by a
+                conditional VAE, refused by an unconditional one.
+            seed: seed of the latents (the same seed gives the same images).
+
+        Returns:
+            float32 NumPy array (n, 28, 28, 1) in [0, 1].
+
+        Raises:
+            ValueError: for a bad count or labels.
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+            raise ValueError(f"Expected a positive number of images. Received: n={n!r}")
+        if labels is not None:
+            labels = np.asarray(labels)
+            if labels.shape != (n,):
+                raise ValueError(f"Expected labels of shape ({n},). Received: labels.shape={labels.shape}")
+        elif self.num_classes is not None:
+            self._one_hot(None, n)  # raises the conditional model's message
+        latents = tf.random.stateless_normal((int(n), self.latent_dim), seed=stateless_seed(seed, "prior", 0),
+                                             alg="philox")
+        chunks = []
+        for start in range(0, n, 500):  # direct calls in chunks: no retracing, bounded memory
+            chunk_labels = None if labels is None else labels[start:start + 500]
+            chunks.append(tf.sigmoid(self.decode(latents[start:start + 500], chunk_labels)).numpy())
+        return np.concatenate(chunks).astype(np.float32)
 
     def call(self, inputs, training=False):
         """Deterministic reconstruction logits: decode(mean of q(z|x)).
@@ -527,74 +749,73 @@ class VAE(keras.Model):
         """data: images, (images,), or (images, labels[, ...]) -> (images, labels or None)."""
         if isinstance(data, (list, tuple)):
             images = data[0]
-            labels = data[1] if len(data) > 1 and self.num_classes else None
+            labels = data[1] if len(data) > 1 and self.num_classes is not None else None
         else:
             images, labels = data, None
         check_images(images)
         return tf.cast(images, tf.float32), labels
 
-    def _replica_slice_noise(self, shape, seed, kind):
-        """Draws noise for the GLOBAL batch and returns this replica's rows.
+    def _draw(self, sampler, shape, purpose):
+        """Draws this replica's slice of one global batch of random numbers for `purpose`.
 
-        Drawing (global_batch, ...) and slicing makes each example's randomness
-        independent of how many devices share the batch (the strategy splits a
-        batch into contiguous slices in replica order).
+        Every replica draws the whole global batch (noise is cheap) from the same
+        stateless seed and keeps its own rows (the strategy splits a batch into
+        contiguous slices in replica order), so each example's randomness does not
+        depend on how many devices share the batch.
         """
         context = tf.distribute.get_replica_context()
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        replica = tf.cast(context.replica_id_in_sync_group if context is not None else 0, tf.int32)
         local = shape[0]
-        replica = 0 if context is None else context.replica_id_in_sync_group
-        replica = tf.cast(replica, tf.int32)
         global_shape = tf.concat([[local * replicas], shape[1:]], axis=0)
-        if kind == "uniform":
-            values = tf.random.stateless_uniform(global_shape, seed=seed, alg="philox")
-        else:
-            values = tf.random.stateless_normal(global_shape, seed=seed, alg="philox")
+        seed = stateless_seed(self.seed, purpose, self.optimizer.iterations)
+        values = sampler(global_shape, seed=seed, alg="philox")
         return values[replica * local:(replica + 1) * local]
 
-    def _terms(self, images, labels, binary_seed, noise_seed, binarize_images):
-        """Forward pass; returns negative_elbo's dict for one batch."""
+    def _kl_weight(self):
+        """beta, or during a KL warm-up beta * (step + 1) / kl_warmup_steps."""
+        if not self.kl_warmup_steps:
+            return tf.constant(self.beta, tf.float32)
+        step = tf.cast(self.optimizer.iterations, tf.float32)
+        return self.beta * tf.minimum(1.0, (step + 1.0) / float(self.kl_warmup_steps))
+
+    def _terms(self, images, labels, *, binarize_images, noise_purpose, beta):
+        """Forward pass on one batch; returns negative_elbo's dict."""
         if binarize_images:
-            uniform = self._replica_slice_noise(tf.shape(images), binary_seed, "uniform")
+            uniform = self._draw(tf.random.stateless_uniform, tf.shape(images), "binarization")
             images = tf.cast(uniform < images, tf.float32)
         one_hot = self._one_hot(labels, None)
         encoder_inputs = [images, one_hot] if one_hot is not None else images
         mean, log_var = self.encoder(encoder_inputs, training=True)  # (batch, latent_dim) x2
-        epsilon = self._replica_slice_noise(tf.shape(mean), noise_seed, "normal")
+        epsilon = self._draw(tf.random.stateless_normal, tf.shape(mean), noise_purpose)
         latents = self.sampling([mean, log_var], noise=epsilon)
         logits = self.decoder([latents, one_hot] if one_hot is not None else latents, training=True)
-        return negative_elbo(images, logits, mean, log_var, beta=self.beta)
+        return negative_elbo(images, logits, mean, log_var, beta=beta)
 
-    def _seeds(self):
-        step = tf.cast(self.optimizer.iterations, tf.int64)
-        base = tf.constant(2 * self.seed, tf.int64)
-        return tf.stack([base, step]), tf.stack([base + 1, step])
+    def _track(self, terms):
+        for name, tracker in self.trackers.items():
+            tracker.update_state(terms[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def train_step(self, data):
-        """One optimiser step on a batch; returns {"loss", "reconstruction", "kl"} (nats per image)."""
+        """One optimiser step on a batch; returns the running means of
+        "loss", "reconstruction_loss" and "kl_loss" (nats per image)."""
         images, labels = self._unpack(data)
-        binary_seed, noise_seed = self._seeds()
         with tf.GradientTape() as tape:
-            terms = self._terms(images, labels, binary_seed, noise_seed, self.dynamic_binarization)
+            terms = self._terms(images, labels, binarize_images=self.dynamic_binarization,
+                                noise_purpose="latent_noise", beta=self._kl_weight())
             # The optimizer sums gradients over replicas: divide so the sum is the mean.
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
             scaled = self.optimizer.scale_loss(terms["loss"] / replicas)
         gradients = tape.gradient(scaled, self.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
-        self.loss_tracker.update_state(terms["loss"])
-        self.reconstruction_tracker.update_state(terms["reconstruction"])
-        self.kl_tracker.update_state(terms["kl"])
-        return {metric.name: metric.result() for metric in self.metrics}
+        return self._track(terms)
 
     def test_step(self, data):
         """Negative ELBO terms on a batch taken as given (binarise held-out data once beforehand)."""
         images, labels = self._unpack(data)
-        seed = tf.constant([2 * self.seed + 1, -1], tf.int64)
-        terms = self._terms(images, labels, seed, seed, binarize_images=False)
-        self.loss_tracker.update_state(terms["loss"])
-        self.reconstruction_tracker.update_state(terms["reconstruction"])
-        self.kl_tracker.update_state(terms["kl"])
-        return {metric.name: metric.result() for metric in self.metrics}
+        return self._track(self._terms(images, labels, binarize_images=False, noise_purpose="test_noise",
+                                       beta=self.beta))
 
     # -- serialisation --------------------------------------------------------
     def get_config(self):
@@ -603,7 +824,7 @@ class VAE(keras.Model):
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "decoder": keras.saving.serialize_keras_object(self.decoder),
             "beta": self.beta,
-            "num_classes": self.num_classes,
+            "kl_warmup_steps": self.kl_warmup_steps,
             "dynamic_binarization": self.dynamic_binarization,
             "seed": self.seed,
         }
@@ -616,38 +837,157 @@ class VAE(keras.Model):
         return cls(**config)
 
 
-def make_vae(latent_dim, *, architecture="mlp", num_classes=0, beta=1.0, seed=0,
-             hidden_units=(512, 256), filters=(32, 64), dense_units=256, dynamic_binarization=True):
-    """Builds a `VAE` with matching encoder and decoder.
+def _settings(preset, overrides):
+    """PRESETS[preset] with `overrides`; raises ValueError on an unknown preset or key."""
+    if preset not in PRESETS:
+        raise ValueError(f"Expected a preset in {sorted(PRESETS)}. Received: preset={preset!r}")
+    unknown = sorted(set(overrides) - set(PRESETS[preset]))
+    if unknown:
+        raise ValueError(f"Expected settings among {sorted(PRESETS[preset])}. Received: {unknown}")
+    return {**PRESETS[preset], **overrides}
+
+
+def make_vae(preset="vae", *, seed=0, dynamic_binarization=True, **settings):
+    """Builds the `VAE` of a preset; keyword settings override the preset's.
+
+    Only the model's settings are used (`MODEL_SETTINGS`); the training ones
+    (batch_size, learning_rate, ...) are accepted so a whole settings dict can be
+    passed, and are for `make_optimizer` and the training loop.
+
+        model = vae.make_vae()                                  # the course's VAE
+        model = vae.make_vae("vae", latent_dim=2, architecture="mlp")
+        model = vae.make_vae("cvae")                            # conditional
 
     Args:
-        latent_dim: size of z (> 0).
-        architecture: "mlp" or "conv".
-        num_classes: 0, or the number of labels for a conditional VAE.
-        beta: KL weight (>= 0).
-        seed: seed for the initial weights (through `keras.utils.set_random_seed`,
-            which also reseeds Python's and NumPy's global generators) and for the
+        preset: a key of `PRESETS`.
+        seed: seed of the initial weights (through `keras.utils.set_random_seed`,
+            which also reseeds Python's and NumPy's global generators) and of the
             training randomness.
-        hidden_units: MLP widths (the decoder mirrors them).
-        filters, dense_units: conv encoder settings (the decoder mirrors the filters).
         dynamic_binarization: see `VAE`.
+        **settings: keys of `PRESETS[preset]` (latent_dim, architecture, beta, ...).
 
     Returns:
         An uncompiled `VAE`.
 
     Raises:
-        ValueError: on an unknown architecture, latent_dim <= 0 or beta < 0.
+        ValueError: on an unknown preset, setting or architecture, latent_dim <= 0 or beta < 0.
     """
-    latent_dim = check_latent_dim(latent_dim)
-    _check_beta(beta)
+    settings = _settings(preset, settings)
+    latent_dim = check_latent_dim(settings["latent_dim"])
+    num_classes = _check_num_classes(settings["num_classes"])
+    _check_beta(settings["beta"])
+    architecture = settings["architecture"]
     keras.utils.set_random_seed(seed)  # reproducible initial weights
     if architecture == "mlp":
+        hidden_units = tuple(settings["hidden_units"])
         encoder = build_mlp_encoder(latent_dim, hidden_units, num_classes)
         decoder = build_mlp_decoder(latent_dim, tuple(reversed(hidden_units)), num_classes)
     elif architecture == "conv":
-        encoder = build_conv_encoder(latent_dim, filters, dense_units, num_classes)
+        filters = tuple(settings["filters"])
+        encoder = build_conv_encoder(latent_dim, filters, settings["dense_units"], num_classes)
         decoder = build_conv_decoder(latent_dim, tuple(reversed(filters)), num_classes)
+    elif architecture == "tf_docs":
+        filters = tuple(settings["filters"])
+        encoder = build_conv_encoder(latent_dim, filters, settings["dense_units"], num_classes, padding="valid")
+        decoder = build_conv_decoder(latent_dim, tuple(reversed(filters)), num_classes,
+                                     projection_filters=filters[0])
     else:
-        raise ValueError(f'Expected architecture "mlp" or "conv". Received: architecture={architecture!r}')
-    return VAE(encoder, decoder, beta=beta, num_classes=num_classes,
+        raise ValueError(f"Expected architecture in {ARCHITECTURES}. Received: architecture={architecture!r}")
+    return VAE(encoder, decoder, beta=settings["beta"], kl_warmup_steps=settings["kl_warmup_steps"],
                dynamic_binarization=dynamic_binarization, seed=seed, name="vae")
+
+
+def make_optimizer(preset="vae", *, total_steps=None, **settings):
+    """Adam with the preset's learning rate and decay (keyword settings override the preset's).
+
+    Args:
+        preset: a key of `PRESETS`.
+        total_steps: the run's number of steps; needed by the "cosine" decay,
+            which lowers the rate from `learning_rate` to 0 over them.
+        **settings: keys of `PRESETS[preset]` (learning_rate, learning_rate_decay, ...).
+
+    Returns:
+        A `keras.optimizers.Adam`.
+
+    Raises:
+        ValueError: on a non-positive rate, an unknown decay, or "cosine" without total_steps.
+    """
+    settings = _settings(preset, settings)
+    rate, decay = settings["learning_rate"], settings["learning_rate_decay"]
+    if not (isinstance(rate, (int, float)) and rate > 0):
+        raise ValueError(f"Expected learning_rate > 0. Received: learning_rate={rate!r}")
+    if decay not in LEARNING_RATE_DECAYS:
+        raise ValueError(f"Expected learning_rate_decay in {LEARNING_RATE_DECAYS}. Received: {decay!r}")
+    if decay == "cosine":
+        if not isinstance(total_steps, (int, np.integer)) or total_steps <= 0:
+            raise ValueError(f"Expected total_steps > 0 for the cosine decay. Received: total_steps={total_steps!r}")
+        rate = keras.optimizers.schedules.CosineDecay(rate, int(total_steps), alpha=0.0)
+    return keras.optimizers.Adam(rate)
+
+
+# ----------------------------------------------------------------------------
+# Held-out measures in nats
+# ----------------------------------------------------------------------------
+def negative_elbo_per_image(model, images, labels=None, *, seed=0, batch_size=500):
+    """Single-sample negative ELBO (analytic KL, beta = 1) per image, with its two terms, in nats.
+
+    Args:
+        model: a `VAE`.
+        images: (M, 28, 28, 1) binary images (see `binarize_held_out`).
+        labels: (M,) int labels for a conditional model, else None.
+        seed: seed of the posterior samples.
+        batch_size: images per forward pass.
+
+    Returns:
+        dict of (M,) float NumPy arrays: "loss" (the negative ELBO),
+        "reconstruction_loss", "kl_loss".
+    """
+    parts = {"loss": [], "reconstruction_loss": [], "kl_loss": []}
+    for start in range(0, len(images), batch_size):
+        batch = images[start:start + batch_size]
+        batch_labels = None if labels is None else labels[start:start + batch_size]
+        mean, log_var = model.encode(batch, batch_labels)
+        noise = tf.random.stateless_normal(tf.shape(mean), seed=stateless_seed(seed, "elbo_noise", start),
+                                           alg="philox")
+        logits = model.decode(mean + tf.exp(0.5 * log_var) * noise, batch_labels)
+        reconstruction = -bernoulli_log_likelihood(batch, logits).numpy()
+        kl = gaussian_kl(mean, log_var).numpy()
+        parts["reconstruction_loss"].append(reconstruction)
+        parts["kl_loss"].append(kl)
+        parts["loss"].append(reconstruction + kl)
+    return {name: np.concatenate(values) for name, values in parts.items()}
+
+
+def held_out_nats(model, images, labels=None, *, k=EVALUATION_K, seed=0, batch_size=250, callback=None):
+    """The negative ELBO and the importance-weighted -log p(x) of held-out images, in nats per image.
+
+    This is how papers report a VAE (Burda et al. 2015: k = 5,000 on the test
+    images binarised once); `python -m lib evaluate` prints it.
+
+    Args:
+        model: a `VAE`.
+        images: (M, 28, 28, 1) binary images (see `binarize_held_out`).
+        labels: (M,) int labels for a conditional model, else None.
+        k: importance samples per image.
+        seed: seed of the posterior samples.
+        batch_size: images per IWAE batch.
+        callback: optional `callback(count)` after each chunk of (image, sample) pairs decoded
+            (k * M in all), for a progress bar.
+
+    Returns:
+        dict: "negative_elbo_nats", "reconstruction_nats", "kl_nats", "nll_nats" (-L_k), "k", "images".
+    """
+    terms = negative_elbo_per_image(model, images, labels, seed=seed)
+    log_likelihood = []
+    for start in range(0, len(images), batch_size):
+        batch_labels = None if labels is None else labels[start:start + batch_size]
+        log_likelihood.append(iwae_bound(model, images[start:start + batch_size], k=k, labels=batch_labels,
+                                         seed=seed * 1_000_003 + start, max_decoded=8192, callback=callback))
+    return {
+        "negative_elbo_nats": float(terms["loss"].mean()),
+        "reconstruction_nats": float(terms["reconstruction_loss"].mean()),
+        "kl_nats": float(terms["kl_loss"].mean()),
+        "nll_nats": float(-np.concatenate(log_likelihood).mean()),
+        "k": int(k),
+        "images": int(len(images)),
+    }
