@@ -29,7 +29,8 @@ import pathlib
 import keras
 import numpy as np
 
-import lib  # noqa: F401  (registers the course's Keras classes, so .keras files load)
+# Imported so that Keras knows the course's registered classes when a .keras file loads.
+from lib import gan, style_transfer, vae  # noqa: F401
 
 WEIGHTS_DIR = pathlib.Path(__file__).resolve().parent.parent / "data" / "weights"
 

@@ -1,76 +1,55 @@
 """Writes the student copies of the notebooks, without the exercise solutions.
 
-    python scripts/make_student_notebooks.py            # -> runs/student/*.ipynb
+    python scripts/make_student_notebooks.py                 # every notebook -> runs/student/
+    python scripts/make_student_notebooks.py notebooks/01_dcgan.ipynb --out handout/
 
 The notebooks in notebooks/ are the instructor's version: each exercise's
 solution sits between the lines `### BEGIN SOLUTION` and `### END SOLUTION`
-(nbgrader's markers). Here each such block becomes
-`raise NotImplementedError("Exercise: ...")` at the same indentation, so the
-student's cell fails until it is filled in, and the check cell after it says
-what is wrong. Nothing else changes; the student copies are never edited by hand.
+(nbgrader's markers). Each such block becomes
+`raise NotImplementedError("Exercise: write this part.")` at the same
+indentation, so the student's cell fails until it is filled in, and the check
+in the same cell then says what is wrong or that it is right. Nothing else
+changes, outputs are cleared, and running the script twice writes the same
+bytes: the student copies are made, never edited by hand. Hand them out, then
+grade the completed copies with `python scripts/grade.py FOLDER`.
 """
 
 import argparse
 import json
 import pathlib
-import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+sys.path.insert(0, str(ROOT))
 
-
-def strip_solutions(source):
-    """Returns `source` (a cell's text) with every solution block replaced.
-
-    Raises:
-        ValueError: for a BEGIN without its END, or the reverse.
-    """
-    lines, output, inside = source.splitlines(keepends=True), [], False
-    for number, line in enumerate(lines, start=1):
-        stripped = line.strip()
-        if stripped == BEGIN:
-            if inside:
-                raise ValueError(f"Expected {END!r} before a second {BEGIN!r} (line {number}).")
-            inside = True
-            indent = re.match(r"\s*", line).group(0)
-            output.append(f'{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError("Exercise: write this part.")\n')
-        elif stripped == END:
-            if not inside:
-                raise ValueError(f"Expected {BEGIN!r} before {END!r} (line {number}).")
-            inside = False
-        elif not inside:
-            output.append(line)
-    if inside:
-        raise ValueError(f"Expected {END!r} after {BEGIN!r}; the cell ended first.")
-    return "".join(output)
+from lib.exercises import notebooks as exercise_notebooks  # noqa: E402
 
 
 def make_student_notebook(path, output_dir):
     """Writes the student copy of one notebook; returns (path, number of exercises)."""
     notebook = json.loads(pathlib.Path(path).read_text())
-    count = 0
-    for cell in notebook["cells"]:
-        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        if cell["cell_type"] == "code" and BEGIN in source:
-            count += source.count(BEGIN)
-            cell["source"] = strip_solutions(source)
-            cell["outputs"], cell["execution_count"] = [], None
+    student = exercise_notebooks.student_notebook(notebook)
     output_dir = pathlib.Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     target = output_dir / pathlib.Path(path).name
-    target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
-    return target, count
+    text = json.dumps(student, indent=1, ensure_ascii=False) + "\n"
+    temporary = target.with_name(target.name + ".tmp")
+    temporary.write_text(text)
+    temporary.replace(target)
+    return target, len(exercise_notebooks.exercise_cells(student))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="*", type=pathlib.Path)
+    parser.add_argument("notebooks", nargs="*", type=pathlib.Path, help="default: every notebook in notebooks/")
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "runs" / "student")
     args = parser.parse_args(argv)
+    total = 0
     for path in args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         target, count = make_student_notebook(path, args.out)
+        total += count
         print(f"{target}  ({count} exercise{'s' if count != 1 else ''})")
+    print(f"{total} exercises in all. Grade completed copies with: python scripts/grade.py FOLDER")
     return 0
 
 

@@ -21,7 +21,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def execute_notebook(path, output_dir, *, quick=True, cell_timeout=1800, results_dir=None):
+def execute_notebook(path, output_dir, *, quick=True, cell_timeout=1800, results_dir=None, check_exercises=False):
     """Executes one notebook with nbclient and writes the executed copy.
 
     Args:
@@ -31,6 +31,11 @@ def execute_notebook(path, output_dir, *, quick=True, cell_timeout=1800, results
         quick: set COURSE_QUICK=1 for the kernel.
         cell_timeout: seconds one cell may take.
         results_dir: COURSE_RESULTS_DIR for the kernel (lib.results.record).
+        check_exercises: before each exercise cell, run the student copy of
+            that cell (its solution replaced by the stub) and require that its
+            check fails with a message ("failed" or "not answered"); after the
+            solution, require "passed". Used by the tests: every check passes
+            on the solution and fails on the stub, in the notebook's own state.
 
     Returns:
         The path of the executed copy.
@@ -38,9 +43,14 @@ def execute_notebook(path, output_dir, *, quick=True, cell_timeout=1800, results
     Raises:
         nbclient.exceptions.CellExecutionError: a cell failed (the executed
             copy up to that cell is still written, to show the error).
+        RuntimeError: with check_exercises, an exercise whose stub or solution
+            did not give the expected verdict.
     """
     import nbclient
     import nbformat
+
+    sys.path.insert(0, str(ROOT))
+    from lib.exercises import notebooks as exercise_notebooks
 
     path = pathlib.Path(path)
     output_dir = pathlib.Path(output_dir)
@@ -53,10 +63,27 @@ def execute_notebook(path, output_dir, *, quick=True, cell_timeout=1800, results
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(notebook, timeout=cell_timeout, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
+    problems = []
     try:
-        client.execute()
+        with client.setup_kernel():
+            for index, cell in enumerate(notebook.cells):
+                exercise = check_exercises and exercise_notebooks.is_exercise(cell)
+                if exercise:
+                    stub = nbformat.v4.new_code_cell(exercise_notebooks.strip_solutions(cell.source),
+                                                     metadata={"tags": ["raises-exception"]})
+                    client.execute_cell(stub, index, store_history=False)
+                    status, message = exercise_notebooks.cell_outcome(stub)
+                    if status not in ("failed", "not answered"):
+                        problems.append(f"cell {index}: the student stub gave {status!r}, not a failed check: {message}")
+                client.execute_cell(cell, index)
+                if exercise:
+                    status, message = exercise_notebooks.cell_outcome(cell)
+                    if status != "passed":
+                        problems.append(f"cell {index}: the solution gave {status!r}: {message}")
     finally:
         nbformat.write(notebook, output_dir / path.name)
+    if problems:
+        raise RuntimeError(f"{path.name}: " + "; ".join(problems))
     return output_dir / path.name
 
 
@@ -79,6 +106,7 @@ def main(argv=None):
     parser.add_argument("--full", action="store_true", help="full mode instead of quick mode")
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "runs" / "notebooks")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # used by the tests
+    parser.add_argument("--check-exercises", action="store_true", help=argparse.SUPPRESS)  # used by the tests
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     results_dir = ROOT / "runs" / "results"
@@ -88,7 +116,8 @@ def main(argv=None):
             stale.unlink()
     if args.one:  # execute exactly one notebook in this process (tests/test_notebooks.py)
         execute_notebook(notebooks[0], args.out, quick=not args.full,
-                         results_dir=os.environ.get("COURSE_RESULTS_DIR", results_dir))
+                         results_dir=os.environ.get("COURSE_RESULTS_DIR", results_dir),
+                         check_exercises=args.check_exercises)
         return 0
 
     mode = "full" if args.full else "quick"

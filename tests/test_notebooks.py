@@ -2,7 +2,9 @@
 
 A notebook is a test: it runs in a fresh kernel (through scripts/run_course.py,
 in a subprocess) with COURSE_QUICK=1, and fails if any cell raises or if it
-runs past its time limit below. Then the numbers it recorded with
+runs past its time limit below. Each exercise cell runs twice: first as the
+student copy has it (the solution replaced by its stub), whose check must fail
+with its message, then with the solution, whose check must pass. Then the numbers it recorded with
 `lib.results.record` are checked against `EXPECTED_RESULTS`: a quick run must
 show its chapter's result, not only finish. Executed copies go to
 runs/notebooks/ so a failure can be looked at with its pictures.
@@ -55,7 +57,7 @@ def test_notebook_is_committed_clean_with_a_parameters_cell(notebook):
 def test_notebook_runs_in_quick_mode(notebook, tmp_path):
     environment = dict(os.environ, COURSE_QUICK="1", COURSE_RESULTS_DIR=str(tmp_path / "results"),
                        TF_CPP_MIN_LOG_LEVEL="3")
-    command = [sys.executable, str(ROOT / "scripts" / "run_course.py"), "--one", str(notebook),
+    command = [sys.executable, str(ROOT / "scripts" / "run_course.py"), "--one", "--check-exercises", str(notebook),
                "--out", str(ROOT / "runs" / "notebooks")]
     try:
         result = subprocess.run(command, capture_output=True, text=True, env=environment,
