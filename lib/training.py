@@ -169,8 +169,9 @@ def prepare_run_dir(run_dir, kind, settings, *, resume):
 def build_optimizers(model):
     """Creates the optimizer variables before the first step.
 
-    Under `tf.distribute` they must exist before `strategy.run` (see
-    FACTS.md), and a checkpoint can only restore slots that exist. A model
+    Under `tf.distribute` they must exist before `strategy.run` (an optimizer
+    left to build itself inside `strategy.run` fails with "You must feed a value
+    for placeholder tensor"), and a checkpoint can only restore slots that exist. A model
     with several optimizers (a GAN) defines `build_optimizers()` itself;
     otherwise `model.optimizer` is built on all trainable variables.
     """
