@@ -1,12 +1,13 @@
 """Plots of the VAE chapter: latent scatter, manifold, interpolation, reconstructions,
-latent traversals, label swaps (CVAE) and the rate-distortion curve.
+latent traversals, label swaps (CVAE), the rate-distortion curve, and the curves of
+several runs side by side (for diagnosing a broken run).
 
 Each function takes a trained `lib.vae.VAE` (or arrays), makes one matplotlib
 figure and returns it. Image grids go through `lib.plots.show_image_grid`.
 
 Public names: latent_scatter, manifold_images, plot_manifold, interpolate,
 plot_interpolation, plot_reconstructions, traversal_images, plot_traversals,
-label_swap_images, plot_label_swap, plot_rate_distortion.
+label_swap_images, plot_label_swap, plot_rate_distortion, plot_run_curves.
 """
 
 import statistics
@@ -141,5 +142,23 @@ def plot_rate_distortion(rates, distortions, betas, title="Rate (KL) against dis
     axis.set_ylabel("distortion: -log p(x|z), nats")
     axis.set_title(title)
     axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def plot_run_curves(runs, keys=("reconstruction_loss", "kl_loss"), title="Training curves of three runs (nats per image)"):
+    """One panel per term, one line per run: {name: {key: [value per epoch]}}; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.4))
+    for axis, key in zip(np.atleast_1d(axes), keys):
+        for name, history in runs.items():
+            values = history[key]
+            axis.plot(range(1, len(values) + 1), values, "o-", markersize=3, label=f"run {name}")
+        axis.set_xlabel("epoch")
+        axis.set_title(key)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.suptitle(title)
     figure.tight_layout()
     return figure
