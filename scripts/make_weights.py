@@ -16,6 +16,7 @@ quality. Both files are written through temporary files, never half-written.
 
 import argparse
 import datetime
+import inspect
 import json
 import os
 import pathlib
@@ -76,7 +77,10 @@ def main(argv=None):
             return status
     family = runs.family_of_kind(entry["kind"])
     model, run = runs.family_module(family).load(run_dir)
-    shipped = without_optimizer(model if entry["export"] is None else getattr(model, entry["export"]))
+    shipped = model if entry["export"] is None else getattr(model, entry["export"])
+    if inspect.ismethod(shipped):  # an export method, e.g. DiffusionModel.export_for_sampling (EMA weights only)
+        shipped = shipped()
+    shipped = without_optimizer(shipped)
 
     pretrained.WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
     path = pretrained.weights_path(args.name)
