@@ -50,6 +50,7 @@ BUILTIN_IMAGES = {
     "grass": "style texture: grass, 512x512 grayscale (repeated to RGB)",
     "gravel": "style texture: gravel, 512x512 grayscale (repeated to RGB)",
     "hubble_deep_field": "style texture: the Hubble deep field, 1000x872 colour (NASA)",
+    "immunohistochemistry": "style texture: stained tissue, brown cells on blue, 512x512 colour",
 }
 
 _PNG_SUFFIXES = (".png",)

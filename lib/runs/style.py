@@ -1,31 +1,36 @@
 """Command-line runs of the style-transfer chapter: stylize, train, sample, evaluate.
 
-`python -m lib stylize CONTENT STYLE -o OUT.png --method gatys|fast|adain` calls
-`stylize` here: it loads both images with `lib.images.load_image` (paths, URLs or
-built-in names such as "astronaut" and "brick"; bad files give a clear
-`ValueError`), says which images and which VGG19 weights it uses, and shows a
-progress bar.
+`python -m lib stylize CONTENT STYLE -o OUT.png --method gatys|fast|adain`
+runs `run_stylize` (its flags come from `add_stylize_arguments`): it checks the
+output path and the loss weights before it loads anything, loads both images
+with `lib.images.load_image` (paths, URLs or built-in names such as
+"astronaut"), says which images, VGG19 weights and loss weights it uses, and
+shows a progress bar.
 
-`python -m lib train fast-style|adain --out RUN_DIR` calls `train` here: it
-writes RUN_DIR/run.json first, then trains with `lib.training.train` (a
-checkpoint every epoch; `--resume` continues) on random crops and flips of
-scikit-image's photographs (astronaut, coffee, rocket, camera; "chelsea" is
-held out) and, after each epoch, saves the network to load for `stylize`
-(RUN_DIR/transform_network.keras or RUN_DIR/adain_decoder.keras) and a preview
+`python -m lib train fast-style|adain --out RUN_DIR` runs `train`: it checks
+the settings, loads the photographs, measures the layer balance on them
+(random VGG19 weights; `lib.style_transfer.common`), then
+`lib.training.prepare_run_dir` records the run and `lib.training.train` trains
+it (a checkpoint every epoch; `--resume` continues). Content: random crops and
+flips of scikit-image's photographs (`TRAIN_CONTENT`; "chelsea" is held out).
+After each epoch the network that stylising needs is saved
+(RUN_DIR/transform_network.keras or RUN_DIR/adain_decoder.keras) with a preview
 RUN_DIR/samples/epoch_NNN.png.
 
 VGG19 weights: "imagenet" (downloaded through Keras), "random" (seeded; the
 offline mode), a path to a weights file, or "auto" (the default: ImageNet when
-the download works, otherwise random weights with a printed line).
+the download works, otherwise random weights, said in a printed line).
 
-Public names: KINDS, DEFAULTS, TRAIN_CONTENT, HELD_OUT_CONTENT, ADAIN_STYLES,
-JUDGE_SEED, resolve_weights, add_arguments, settings_for, load_training_images,
-make_crops, build_model, load, stylize, train, sample, evaluate, quality_measures.
+Public names: KINDS, TRAIN_CONTENT, HELD_OUT_CONTENT, ADAIN_STYLES, FAST_STYLE,
+STYLIZE_DEFAULTS, resolve_weights, add_arguments, settings_for, build_model,
+train, load, sample, evaluate, add_stylize_arguments, run_stylize, stylize,
+check_output_path, make_crops, measure_fast_style, measure_adain.
 """
 
 import argparse
-import json
+import os
 import pathlib
+import tempfile
 import time
 
 import keras
@@ -35,33 +40,46 @@ import tensorflow as tf
 from lib import images as images_module
 from lib import style_transfer as st
 from lib import training
+from lib.style_transfer import measures
 
 KINDS = ("fast-style", "adain")
 TRAIN_CONTENT = ("astronaut", "coffee", "rocket", "camera")  # scikit-image photos, offline
 HELD_OUT_CONTENT = "chelsea"  # never trained on: shows the network on a new image
-ADAIN_STYLES = ("brick", "grass", "gravel", "hubble_deep_field", "coffee", "rocket")
-JUDGE_SEED = 12345  # the seed of the random VGG19 that scores results (never optimised against)
+FAST_STYLE = "immunohistochemistry"  # a colourful texture: the effect shows plainly
+ADAIN_STYLES = ("immunohistochemistry", "brick", "gravel", "hubble_deep_field", "coffee", "rocket")
+METHODS = ("gatys", "fast", "adain")
+_METHOD_OF_KIND = {"fast-style": "fast", "adain": "adain"}
+_NETWORK_FILE = {"fast-style": "transform_network.keras", "adain": "adain_decoder.keras"}
+_REFERENCE_CROPS = 8  # training crops on which the layer balance and the decoder's feature scale are measured
 
-# Every setting of a run; `python -m lib train` flags and keyword overrides change them.
-DEFAULTS = {
-    "fast-style": dict(style="hubble_deep_field", weights="auto", vgg_seed=0, crop_size=128,
-                       load_size=256, batch_size=4, steps_per_epoch=50, epochs=20,
-                       learning_rate=1e-3, content_weight=1.0, style_weight=5e-6, tv_weight=1.0,
-                       filters=[16, 32, 64], residual_blocks=5),
-    "adain": dict(styles=list(ADAIN_STYLES), weights="auto", vgg_seed=0, crop_size=128,
-                  load_size=256, batch_size=4, steps_per_epoch=50, epochs=20,
-                  learning_rate=1e-4, style_weight=1.0, decoder_width=0.5,
-                  decoder_feature_scale=None),  # None: measured on the training photos, then recorded
-}
-_FLAGS = {
-    "style": (str, "fast-style: the style image (path, URL or built-in name; default hubble_deep_field)"),
-    "weights": (str, "VGG19 weights: auto (ImageNet if downloadable, else random), imagenet, random or PATH"),
-    "crop_size": (int, "side of the square training crops in pixels (128)"),
-    "batch_size": (int, "images per step (4)"),
-    "steps_per_epoch": (int, "steps per epoch (50)"),
-    "learning_rate": (float, "Adam learning rate (fast-style 1e-3, adain 1e-4)"),
-    "style_weight": (float, "weight of the style loss (fast-style 5e-6, adain 1; for random VGG19 weights)"),
-}
+# `python -m lib stylize` defaults that are not the model modules' (those come from
+# st.GATYS_PRESETS and st.LOSS_WEIGHTS).
+STYLIZE_DEFAULTS = {"size": 512, "optimizer": "lbfgs", "weights": "auto", "alpha": 1.0, "seed": 0}
+
+
+def _training_defaults(kind):
+    """The settings of a new run of `kind`, before flags: the module's "course" preset and more."""
+    if kind == "fast-style":
+        return {**st.FAST_PRESETS["course"], "style": FAST_STYLE, "weights": "auto", "vgg_seed": 0,
+                "content_weight": None, "style_weight": None, "tv_weight": None}  # None: from LOSS_WEIGHTS
+    return {**st.ADAIN_PRESETS["course"], "styles": list(ADAIN_STYLES), "weights": "auto", "vgg_seed": 0,
+            "content_weight": None, "style_weight": None}
+
+
+def _loss_weight(text):
+    """argparse type of the loss weights: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, received {text!r}") from None
+    if not 0.0 <= value < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, received {text!r}")
+    return value
+
+
+def _weights_help(method, name):
+    table = st.LOSS_WEIGHTS[method]
+    return f"default {table['random'][name]:g} with random VGG19 weights, {table['imagenet'][name]:g} with ImageNet's"
 
 
 def resolve_weights(weights="auto", seed=0, layer_names=st.STYLE_LAYERS, verbose=True):
@@ -82,13 +100,11 @@ def resolve_weights(weights="auto", seed=0, layer_names=st.STYLE_LAYERS, verbose
     """
     if weights == "auto":
         try:
-            extractor = st.build_vgg_feature_extractor(layer_names, weights="imagenet", seed=seed)
-            used = "imagenet"
+            extractor, used = st.build_vgg_feature_extractor(layer_names, weights="imagenet", seed=seed), "imagenet"
         except OSError:
             if verbose:
                 print("Could not download VGG19's ImageNet weights (offline?): using RANDOM weights.")
-            extractor = st.build_vgg_feature_extractor(layer_names, weights="random", seed=seed)
-            used = "random"
+            extractor, used = st.build_vgg_feature_extractor(layer_names, weights="random", seed=seed), "random"
     else:
         try:
             extractor = st.build_vgg_feature_extractor(layer_names, weights=weights, seed=seed)
@@ -100,38 +116,67 @@ def resolve_weights(weights="auto", seed=0, layer_names=st.STYLE_LAYERS, verbose
     return extractor, used
 
 
+# ----------------------------------------------------------------------------
+# Training: fast-style and adain
+# ----------------------------------------------------------------------------
+
+_FLAGS = {
+    "style": (str, f"fast-style: the style image (path, URL or built-in name; default {FAST_STYLE})"),
+    "weights": (str, "VGG19 weights: auto (ImageNet if downloadable, else random), imagenet, random or PATH"),
+    "crop_size": (int, "side of the square training crops in pixels (default: the preset's)"),
+    "batch_size": (int, "images per step (default: the preset's)"),
+    "steps_per_epoch": (int, "steps per epoch (default: the preset's)"),
+    "learning_rate": (float, "Adam learning rate (default: the preset's)"),
+    "content_weight": (_loss_weight, "weight of the content loss (default: LOSS_WEIGHTS for the VGG19 weights)"),
+    "style_weight": (_loss_weight, "weight of the style loss (default: LOSS_WEIGHTS for the VGG19 weights)"),
+    "tv_weight": (_loss_weight, "fast-style: weight of the total variation (default: LOSS_WEIGHTS)"),
+}
+
+
 def add_arguments(parser):
-    """Adds the style-transfer flags to `python -m lib train` (skips flags another chapter added)."""
-    group = parser.add_argument_group("style transfer (fast-style, adain)")
-    existing = set(getattr(parser, "_option_string_actions", {}))
+    """Adds the style-transfer training flags to `python -m lib train fast-style|adain`."""
+    group = parser.add_argument_group("style transfer (fast-style, adain); presets in lib/style_transfer/")
     for name, (kind, help_text) in _FLAGS.items():
-        flag = "--" + name.replace("_", "-")
-        if flag not in existing:
-            group.add_argument(flag, type=kind, help=help_text)
-
-
-def _overrides(args, kind):
-    if args is None:
-        return {}
-    values = vars(args) if isinstance(args, argparse.Namespace) else dict(args)
-    return {key: value for key, value in values.items() if key in DEFAULTS[kind] and value is not None}
+        group.add_argument("--" + name.replace("_", "-"), type=kind, help=help_text)
 
 
 def settings_for(kind, args=None):
-    """Returns the full settings dict of a run of `kind`, with `args` overriding the defaults.
+    """Returns the settings of a new run of `kind`: the preset, with `args` overriding it.
+
+    Loss weights left as None are filled in by `train` from `st.LOSS_WEIGHTS`
+    once the VGG19 weights are known.
+
+    Args:
+        kind: "fast-style" or "adain".
+        args: argparse Namespace or dict of settings (None values are ignored).
 
     Raises:
-        ValueError: for an unknown kind or a bad value.
+        ValueError: for an unknown kind, a setting the kind does not have, or a bad value.
     """
     if kind not in KINDS:
         raise ValueError(f"Expected a kind in {KINDS}. Received: kind={kind!r}")
-    settings = {**DEFAULTS[kind], **_overrides(args, kind)}
-    for key in ("crop_size", "batch_size", "steps_per_epoch", "load_size"):
-        if not isinstance(settings[key], int) or settings[key] <= 0:
-            raise ValueError(f"Expected {key} > 0. Received: {key}={settings[key]!r}")
+    settings = _training_defaults(kind)
+    given = vars(args) if isinstance(args, argparse.Namespace) else dict(args or {})
+    for key, value in given.items():
+        if value is None:
+            continue
+        if key not in settings and key in {name for k in KINDS for name in _training_defaults(k)}:
+            raise ValueError(f"Expected settings of {kind}. Received: {key}={value!r}, which {kind} runs do not use")
+        if key in settings:
+            settings[key] = value
+    for key in ("crop_size", "batch_size", "steps_per_epoch", "load_size", "epochs"):
+        value = settings[key]
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"Expected {key} > 0. Received: {key}={value!r}")
     if settings["crop_size"] % 8 or settings["crop_size"] < 32:
         raise ValueError(f"Expected crop_size a multiple of 8 and >= 32. Received: crop_size={settings['crop_size']}")
+    if not (isinstance(settings["learning_rate"], (int, float)) and 0 < settings["learning_rate"] < 1):
+        raise ValueError(f"Expected 0 < learning_rate < 1. Received: learning_rate={settings['learning_rate']!r}")
+    for key in ("content_weight", "style_weight", "tv_weight"):
+        if settings.get(key) is not None:
+            settings[key] = st.common.check_loss_weight(key, settings[key])
     settings["load_size"] = max(settings["load_size"], settings["crop_size"])
+    settings["kind"] = kind
     return settings
 
 
@@ -143,8 +188,8 @@ def load_training_images(names, load_size):
 def make_crops(pictures, count, crop_size, seed, epoch):
     """Random square crops with random horizontal flips: float32 (count, crop, crop, 3).
 
-    The crops depend only on (seed, epoch), so a resumed run sees the same batches.
-    Images smaller than the crop are enlarged first.
+    The crops depend only on (seed, epoch), so a resumed run sees the same
+    batches; images smaller than the crop are enlarged first.
     """
     rng = np.random.default_rng([seed, epoch])
     crops = np.empty((count, crop_size, crop_size, 3), np.float32)
@@ -155,48 +200,85 @@ def make_crops(pictures, count, crop_size, seed, epoch):
             scale = crop_size / min(height, width)
             picture = tf.image.resize(picture, (int(np.ceil(height * scale)), int(np.ceil(width * scale)))).numpy()
             height, width = picture.shape[:2]
-        top = rng.integers(height - crop_size + 1)
-        left = rng.integers(width - crop_size + 1)
+        top, left = rng.integers(height - crop_size + 1), rng.integers(width - crop_size + 1)
         crop = picture[top: top + crop_size, left: left + crop_size]
         crops[index] = crop[:, ::-1] if rng.random() < 0.5 else crop
     return np.clip(crops, 0.0, 1.0)
 
 
-def build_model(kind, settings, verbose=True):
-    """Builds and compiles the training model of a run (FastStyleTransfer or AdaINStyleTransfer).
+def _extractor_layers(kind):
+    return st.FAST_CONTENT_LAYERS + st.STYLE_LAYERS if kind == "fast-style" else st.ADAIN_LAYERS
+
+
+def _complete_settings(settings, extractor, used, verbose):
+    """Fills in what depends on the VGG19 weights: loss weights, layer balance, feature scale."""
+    kind = settings["kind"]
+    settings["weights"] = used  # what a later stylize / evaluate must rebuild
+    defaults = st.loss_weights(_METHOD_OF_KIND[kind], used)
+    for key in ("content_weight", "style_weight", "tv_weight"):
+        if key in settings and settings[key] is None:
+            settings[key] = defaults[key]
+    settings["balance"] = defaults["balance"]
+    reference = make_crops(load_training_images(TRAIN_CONTENT, settings["load_size"]), _REFERENCE_CROPS,
+                           settings["crop_size"], settings["seed"], 0)
+    if kind == "fast-style":
+        style_image = images_module.load_image(settings["style"], max_side=settings["load_size"])
+        settings["content_layer_weights"], settings["style_layer_weights"] = st.fast_style_layer_weights(
+            extractor, style_image, reference, balance=settings["balance"])
+    else:
+        styles = make_crops(load_training_images(settings["styles"], settings["load_size"]), _REFERENCE_CROPS,
+                            settings["crop_size"], settings["seed"] + 1, 0)
+        settings["content_layer_weight"], settings["style_layer_weights"] = st.adain_layer_weights(
+            extractor, reference, styles, balance=settings["balance"])
+        # relu4_1's typical size (about 80 for random weights); the decoder divides by it.
+        settings["decoder_feature_scale"] = st.adain_feature_scale(extractor, reference)
+    if verbose:
+        weights = ", ".join(f"{key}={settings[key]:g}" for key in ("content_weight", "style_weight", "tv_weight")
+                            if key in settings)
+        balance = "balanced on the training photos" if settings["balance"] else "1 / n per style layer"
+        print(f"Loss weights: {weights} (st.LOSS_WEIGHTS for {st.weight_source(used)} VGG19 weights unless "
+              f"given); layers {balance}")
+    return settings
+
+
+def build_model(settings, *, seed=0, extractor=None, verbose=True):
+    """Builds the compiled training model of a run (FastStyleTransfer or AdaINStyleTransfer).
+
+    Args:
+        settings: complete settings (from a run.json, or `train`'s).
+        seed: seed of the network's initial weights.
+        extractor: the VGG19 feature extractor (built from the settings when None).
+        verbose: print which VGG19 weights are used.
 
     Returns:
-        (model, weights_used)
+        The compiled model, its optimizer built.
     """
+    kind = settings["kind"]
+    if extractor is None:
+        extractor, _ = resolve_weights(settings["weights"], settings["vgg_seed"], _extractor_layers(kind), verbose)
+    keras.utils.set_random_seed(int(seed))
     if kind == "fast-style":
-        extractor, used = resolve_weights(settings["weights"], settings["vgg_seed"],
-                                          st.FAST_CONTENT_LAYERS + st.STYLE_LAYERS, verbose)
         style_image = images_module.load_image(settings["style"], max_side=settings["load_size"])
-        network = st.build_transform_network(tuple(settings["filters"]), settings["residual_blocks"])
         model = st.FastStyleTransfer(
-            network, extractor, style_image, content_weight=settings["content_weight"],
-            style_weight=settings["style_weight"], tv_weight=settings["tv_weight"])
+            st.build_transform_network(tuple(settings["filters"]), settings["residual_blocks"]), extractor,
+            style_image, content_weight=settings["content_weight"], style_weight=settings["style_weight"],
+            tv_weight=settings["tv_weight"], content_layer_weights=settings["content_layer_weights"],
+            style_layer_weights=settings["style_layer_weights"])
     elif kind == "adain":
-        extractor, used = resolve_weights(settings["weights"], settings["vgg_seed"], st.ADAIN_LAYERS, verbose)
-        if settings.get("decoder_feature_scale") is None:
-            # The std of relu4_1 features on crops like the training ones (about 80 for random
-            # weights); the decoder divides by it, which trains far faster (st.adain_feature_scale).
-            crops = make_crops(load_training_images(TRAIN_CONTENT, settings["load_size"]), 8,
-                               settings["crop_size"], settings["seed"], 0)
-            settings["decoder_feature_scale"] = st.adain_feature_scale(extractor, crops)
-            if verbose:
-                print(f"Decoder input divided by {settings['decoder_feature_scale']:.4g} "
-                      "(the std of the encoder's relu4_1 features on the training photos)")
         decoder = st.build_adain_decoder(settings["decoder_width"], settings["decoder_feature_scale"])
-        model = st.AdaINStyleTransfer(extractor, decoder, style_weight=settings["style_weight"])
+        model = st.AdaINStyleTransfer(
+            extractor, decoder, content_weight=settings["content_weight"], style_weight=settings["style_weight"],
+            content_layer_weight=settings["content_layer_weight"],
+            style_layer_weights=settings["style_layer_weights"])
     else:
         raise ValueError(f"Expected a kind in {KINDS}. Received: kind={kind!r}")
     model.compile(optimizer=keras.optimizers.Adam(settings["learning_rate"]))
-    return model, used
+    training.build_optimizers(model)
+    return model
 
 
-def _network_file(kind):
-    return "transform_network.keras" if kind == "fast-style" else "adain_decoder.keras"
+def _network(model):
+    return model.transform_network if isinstance(model, st.FastStyleTransfer) else model.decoder
 
 
 def train(kind, run_dir, *, epochs=None, dataset=None, seed=0, resume=False, args=None, progress=True,
@@ -206,10 +288,10 @@ def train(kind, run_dir, *, epochs=None, dataset=None, seed=0, resume=False, arg
     Args:
         kind: "fast-style" or "adain".
         run_dir: the run folder.
-        epochs: total epochs (None: the default, 20).
-        dataset: ignored (the content images are scikit-image's photos); accepted
-            for the CLI's common signature.
-        seed: seed of the weights and the crops.
+        epochs: total epochs (None: the preset's).
+        dataset: ignored (the content images are scikit-image's photographs);
+            accepted for the command line's common signature.
+        seed: seed of the network's weights and of the crops.
         resume: continue from the latest checkpoint (settings come from run.json).
         args: argparse Namespace or dict of settings (style, weights, crop_size, ...).
         progress: show progress bars.
@@ -217,31 +299,31 @@ def train(kind, run_dir, *, epochs=None, dataset=None, seed=0, resume=False, arg
 
     Returns:
         The history (list of per-epoch dicts).
+
+    Raises:
+        ValueError: for bad settings or a run folder that `prepare_run_dir` refuses.
     """
     run_dir = pathlib.Path(run_dir)
     if resume:
-        run = training.read_run_config(run_dir)
-        kind, settings = run["kind"], run["config"]
-        if kind == "adain":
-            settings.setdefault("decoder_feature_scale", 1.0)  # runs made before the scale: undivided
+        settings = training.prepare_run_dir(run_dir, kind, None, resume=True)
     else:
         settings = settings_for(kind, args)
         settings["seed"] = int(seed)
     if epochs is not None:
         settings["epochs"] = int(epochs)
-    training.set_seed(settings["seed"])
-    model, used = build_model(kind, settings, verbose)
-    settings["weights"] = used  # what a later stylize/evaluate must rebuild
-    settings["content_images"] = list(TRAIN_CONTENT)
-    training.write_run_config(run_dir, kind, settings)  # first, so stylize/evaluate can rebuild
-    if verbose:
-        print("Content images:", ", ".join(TRAIN_CONTENT), "(scikit-image; random crops and flips)")
-        if kind == "fast-style":
-            print("Style image:", images_module.describe_source(settings["style"]))
-        else:
-            print("Style images:", ", ".join(settings["styles"]))
     contents = load_training_images(TRAIN_CONTENT, settings["load_size"])
     styles = load_training_images(settings["styles"], settings["load_size"]) if kind == "adain" else None
+    extractor, used = resolve_weights(settings["weights"], settings["vgg_seed"], _extractor_layers(kind), verbose)
+    if not resume:
+        settings = _complete_settings(settings, extractor, used, verbose)
+        settings = training.prepare_run_dir(run_dir, kind, settings, resume=False)
+    else:
+        training.write_run_config(run_dir, kind, settings)  # the new epoch count
+    if verbose:
+        print("Content images:", ", ".join(TRAIN_CONTENT), "(scikit-image; random crops and flips)")
+        print("Style:", images_module.describe_source(settings["style"]) if kind == "fast-style"
+              else ", ".join(settings["styles"]))
+    model = build_model(settings, seed=settings["seed"], extractor=extractor, verbose=False)
     count = settings["batch_size"] * settings["steps_per_epoch"]
 
     def make_dataset(epoch):
@@ -253,92 +335,263 @@ def train(kind, run_dir, *, epochs=None, dataset=None, seed=0, resume=False, arg
             data = tf.data.Dataset.from_tensor_slices((content, style))
         return data.batch(settings["batch_size"], drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
-    network = model.transform_network if kind == "fast-style" else model.decoder
+    preview_content = images_module.load_image(HELD_OUT_CONTENT, max_side=settings["crop_size"] * 2)
+    preview_style = images_module.load_image(settings["style"] if kind == "fast-style" else settings["styles"][0],
+                                             max_side=settings["crop_size"] * 2)
+
+    def preview():
+        if kind == "fast-style":
+            return st.stylize_fast(model.transform_network, preview_content)
+        return st.stylize_adain(model.encoder, model.decoder, preview_content, preview_style)
 
     def on_epoch_end(epoch, logs):
-        network.save(run_dir / _network_file(kind))
-        _save_preview(model, kind, run_dir, epoch, settings)
+        _network(model).save(run_dir / _NETWORK_FILE[kind])
+        folder = run_dir / "samples"
+        folder.mkdir(parents=True, exist_ok=True)
+        images_module.save_image(np.concatenate([preview_content, preview()], axis=1), folder / f"epoch_{epoch:03d}.png")
 
     return training.train(model, make_dataset, epochs=settings["epochs"], run_dir=run_dir, resume=resume,
-                          on_epoch_end=on_epoch_end, progress=progress)
-
-
-def _save_preview(model, kind, run_dir, epoch, settings):
-    """Writes RUN_DIR/samples/epoch_NNN.png: the held-out photo, stylised."""
-    content = images_module.load_image(HELD_OUT_CONTENT, max_side=settings["crop_size"] * 2)
-    if kind == "fast-style":
-        result = st.stylize_fast(model.transform_network, content)
-    else:
-        style = images_module.load_image(settings["styles"][0], max_side=settings["crop_size"] * 2)
-        result = st.stylize_adain(model.encoder, model.decoder, content, style)
-    folder = pathlib.Path(run_dir) / "samples"
-    folder.mkdir(parents=True, exist_ok=True)
-    images_module.save_image(np.concatenate([content, result], axis=1), folder / f"epoch_{epoch:03d}.png")
+                          on_epoch_end=on_epoch_end, sample_images=lambda: preview()[None], progress=progress)
 
 
 def load(run_dir, verbose=True):
-    """Loads a trained run's network and the VGG19 it was trained with.
+    """Rebuilds a run's training model from run.json and restores its latest checkpoint.
 
     Returns:
-        (kind, settings, network, extractor): network is the transformation
-        network (fast-style) or the AdaIN decoder; extractor is the VGG19 feature
-        extractor of the run (the AdaIN encoder for adain).
+        (model, run): the FastStyleTransfer or AdaINStyleTransfer, and the
+        run.json dict ("kind", "config").
 
     Raises:
-        ValueError: if RUN_DIR has no run.json or no saved network.
+        ValueError: if RUN_DIR holds no style run or no readable checkpoint.
     """
     run = training.read_run_config(run_dir)
-    kind, settings = run["kind"], run["config"]
-    if kind not in KINDS:
-        raise ValueError(f"Expected a style-transfer run ({KINDS}). Received: {run_dir} holds a {kind!r} run")
-    path = pathlib.Path(run_dir) / _network_file(kind)
-    if not path.is_file():
-        raise ValueError(f"Expected a trained network in {path}. Received: no such file (did an epoch finish?)")
-    network = keras.saving.load_model(path)
-    layers = st.FAST_CONTENT_LAYERS + st.STYLE_LAYERS if kind == "fast-style" else st.ADAIN_LAYERS
-    extractor, _ = resolve_weights(settings["weights"], settings["vgg_seed"], layers, verbose)
-    return kind, settings, network, extractor
+    if run["kind"] not in KINDS:
+        raise ValueError(f"Expected a style-transfer run ({KINDS}). Received: {run_dir} holds a {run['kind']!r} run")
+    model = build_model(run["config"], seed=run["config"].get("seed", 0), verbose=verbose)
+    training.restore_latest(model, run_dir)
+    return model, run
 
 
-def stylize(content, style, output, *, method="gatys", size=512, steps=None, weights="auto", model_dir=None,
-            optimizer="lbfgs", alpha=1.0, preserve_colors=False, seed=0, progress=True, verbose=True):
+def _reject_options(command, options):
+    if options:
+        names = ", ".join("--" + name.replace("_", "-") for name in sorted(options))
+        raise ValueError(f"Expected no {names} for a style run: {command} of fast-style and adain runs takes none "
+                         "(--steps and --guidance are for diffusion runs, --label for conditional runs, "
+                         "--num-images and --iwae-k for GAN and VAE runs)")
+
+
+def sample(run_dir, n, *, seed=0, **options):
+    """Stylises `n` built-in photographs (held-out first) with a trained run.
+
+    Returns:
+        float32 (n, S, S, 3) in [0, 1], S = twice the training crop size (centre crops).
+
+    Raises:
+        ValueError: for any option (style runs take none) or a bad run folder.
+    """
+    _reject_options("sample", options)
+    model, run = load(run_dir, verbose=False)
+    settings = run["config"]
+    size = settings["crop_size"] * 2
+    names = [HELD_OUT_CONTENT, *TRAIN_CONTENT]
+    stylizer = st.AdaINStylizer(model.encoder, model.decoder) if run["kind"] == "adain" else None
+    results = []
+    for index in range(n):
+        picture = images_module.load_image(names[index % len(names)], max_side=size)
+        square = tf.image.resize_with_crop_or_pad(picture, size, size).numpy()  # centre crop
+        if stylizer is None:
+            results.append(st.stylize_fast(model.transform_network, square))
+        else:
+            style = images_module.load_image(settings["styles"][index % len(settings["styles"])], max_side=size)
+            results.append(stylizer(square, style))
+    return np.stack(results).astype(np.float32)
+
+
+def _scores(stylise, content_name, style_name, size, judge):
+    """`measures.quality_measures` of stylise(content, style) at `size` pixels (nothing timed)."""
+    content = images_module.load_image(content_name, max_side=size)
+    style = images_module.load_image(style_name, max_side=size)
+    return measures.quality_measures(stylise(content, style), content, style, judge)
+
+
+def measure_fast_style(network, *, seed=0, style=FAST_STYLE, size=256):
+    """The quality of a fast-style network on the held-out photograph (chelsea), for `lib.pretrained`.
+
+    Returns:
+        dict: `measures.quality_measures` of the stylised chelsea at `size` px
+        against `style`, and which images and judge (about 10 s on a 2-core CPU).
+    """
+    del seed  # nothing is drawn at random
+    scores = _scores(lambda content, _: st.stylize_fast(network, content), HELD_OUT_CONTENT, style, size,
+                     measures.build_judge())
+    return {"content": HELD_OUT_CONTENT, "style": style, "size": size,
+            "judge": f"random VGG19, seed {measures.JUDGE_SEED}", **scores}
+
+
+def measure_adain(decoder, *, seed=0, encoder=None, styles=ADAIN_STYLES[:2], size=256):
+    """The quality of an AdaIN decoder on the held-out photograph, averaged over `styles`, for `lib.pretrained`.
+
+    The encoder is the random VGG19 (seed 0) the course's decoder was trained with, unless given.
+    """
+    del seed  # nothing is drawn at random
+    encoder = encoder or st.build_vgg_feature_extractor(st.ADAIN_LAYERS, weights="random", seed=0)
+    stylizer = st.AdaINStylizer(encoder, decoder)
+    judge = measures.build_judge()
+    rows = [_scores(stylizer, HELD_OUT_CONTENT, name, size, judge) for name in styles]
+    averaged = {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
+    return {"content": HELD_OUT_CONTENT, "styles": ", ".join(styles), "size": size,
+            "judge": f"random VGG19, seed {measures.JUDGE_SEED}", **averaged}
+
+
+def evaluate(run_dir, *, seed=0, progress=True, **options):
+    """Scores a trained run on the held-out photograph (chelsea) with `measures.quality_measures`.
+
+    Returns:
+        JSON-ready dict: structure, colour progress and distance, the judge's
+        losses, the milliseconds of one forward pass, and which weights and images.
+
+    Raises:
+        ValueError: for any option (style runs take none) or a bad run folder.
+    """
+    _reject_options("evaluate", options)
+    model, run = load(run_dir, verbose=False)
+    settings = run["config"]
+    size = settings["crop_size"] * 2
+    content = images_module.load_image(HELD_OUT_CONTENT, max_side=size)
+    if run["kind"] == "fast-style":
+        scores = measure_fast_style(model.transform_network, seed=seed, style=settings["style"], size=size)
+        stylise = lambda: st.stylize_fast(model.transform_network, content)  # noqa: E731
+    else:
+        scores = measure_adain(model.decoder, seed=seed, encoder=model.encoder, styles=settings["styles"][:1],
+                               size=size)
+        stylizer = st.AdaINStylizer(model.encoder, model.decoder)
+        style = stylizer.encode_style(images_module.load_image(settings["styles"][0], max_side=size))
+        stylise = lambda: stylizer(content, style)  # noqa: E731
+    stylise()  # warm up (and trace)
+    started = time.perf_counter()
+    stylise()
+    return {"kind": run["kind"], "weights": settings["weights"], **scores,
+            "forward_seconds": time.perf_counter() - started}
+
+
+# ----------------------------------------------------------------------------
+# python -m lib stylize
+# ----------------------------------------------------------------------------
+
+
+def add_stylize_arguments(parser):
+    """Adds the flags of `python -m lib stylize` to `parser`; defaults from the one tables."""
+    gatys_presets = st.GATYS_PRESETS
+    parser.add_argument("content", help="path, http(s) URL or built-in name (e.g. astronaut)")
+    parser.add_argument("style", help="path, http(s) URL or built-in name (e.g. immunohistochemistry)")
+    parser.add_argument("-o", "--output", type=pathlib.Path, required=True, help="the .png or .jpg to write")
+    parser.add_argument("--method", choices=METHODS, default="gatys",
+                        help="gatys: optimise the image; fast / adain: a trained network (--model)")
+    parser.add_argument("--size", type=int, default=STYLIZE_DEFAULTS["size"],
+                        help=f"longest side in pixels (default {STYLIZE_DEFAULTS['size']})")
+    parser.add_argument("--steps", type=int, help=f"gatys: iterations (default {gatys_presets['lbfgs']['steps']} "
+                        f"with L-BFGS, {gatys_presets['adam']['steps']} with Adam)")
+    parser.add_argument("--optimizer", choices=tuple(gatys_presets), default=STYLIZE_DEFAULTS["optimizer"],
+                        help="gatys: lbfgs (SciPy's L-BFGS-B) or adam")
+    parser.add_argument("--weights", default=STYLIZE_DEFAULTS["weights"],
+                        help="gatys: VGG19 weights: auto (ImageNet if downloadable, else random), imagenet, "
+                             "random or a weights file")
+    for name in ("content_weight", "style_weight", "tv_weight"):
+        parser.add_argument("--" + name.replace("_", "-"), type=_loss_weight,
+                            help=f"gatys: weight of the {name.split('_')[0]} loss ({_weights_help('gatys', name)})")
+    parser.add_argument("--model", type=pathlib.Path, help="fast / adain: the RUN_DIR of python -m lib train")
+    parser.add_argument("--alpha", type=float, default=STYLIZE_DEFAULTS["alpha"],
+                        help="adain: style strength in [0, 1] (default 1)")
+    parser.add_argument("--preserve-colors", action="store_true", help="keep the content's colours (luminance only)")
+    parser.add_argument("--seed", type=int, default=STYLIZE_DEFAULTS["seed"], help="seed of random VGG19 weights")
+
+
+def check_output_path(output):
+    """Raises ValueError unless an image can be written at `output` (checked by writing a temporary file).
+
+    Refuses, before any work: a suffix other than .png/.jpg/.jpeg, an existing
+    folder, an existing file that cannot be written, and a place where no file
+    can be created (a read-only folder, /proc).
+    """
+    path = pathlib.Path(output).expanduser()
+    if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise ValueError(f"Expected -o to end in .png, .jpg or .jpeg. Received: {output}")
+    if path.is_dir():
+        raise ValueError(f"Expected -o to be a file. Received: {output}, an existing folder")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValueError(f"Expected -o to be a file that can be written. Received: {output} (read-only)")
+    folder = path.parent if str(path.parent) else pathlib.Path(".")
+    while not folder.exists():  # save_image makes missing folders: test the nearest existing one
+        folder = folder.parent
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".stylize-check-"):
+            pass
+    except OSError as error:
+        raise ValueError(f"Expected -o in a place where files can be written. Received: {output} "
+                         f"({error.strerror or error})") from None
+
+
+def _check_stylize_arguments(method, size, steps, alpha, model_dir, given_weights):
+    if method not in METHODS:
+        raise ValueError(f"Expected method in {METHODS}. Received: method={method!r}")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 16:
+        raise ValueError(f"Expected size >= 16 pixels. Received: size={size!r}")
+    if steps is not None and (not isinstance(steps, int) or steps <= 0):
+        raise ValueError(f"Expected steps > 0. Received: steps={steps!r}")
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"Expected alpha between 0 and 1. Received: alpha={alpha}")
+    for name, value in given_weights.items():
+        st.common.check_loss_weight(name, value)
+    if method != "gatys":
+        kind = "fast-style" if method == "fast" else "adain"
+        if model_dir is None:
+            raise ValueError(f"Expected --model RUN_DIR for method {method!r} (train one with "
+                             f"`python -m lib train {kind} --out RUN_DIR`). Received: none")
+        if given_weights:
+            names = ", ".join("--" + name.replace("_", "-") for name in given_weights)
+            raise ValueError(f"Expected {names} only with --method gatys: a {kind} network's loss weights were "
+                             f"fixed when it was trained (python -m lib train {kind} {names.split(', ')[0]} ...)")
+
+
+def stylize(content, style, output, *, method="gatys", size=STYLIZE_DEFAULTS["size"], steps=None,
+            weights=STYLIZE_DEFAULTS["weights"], model_dir=None, optimizer=STYLIZE_DEFAULTS["optimizer"],
+            alpha=STYLIZE_DEFAULTS["alpha"], preserve_colors=False, seed=STYLIZE_DEFAULTS["seed"],
+            content_weight=None, style_weight=None, tv_weight=None, progress=True, verbose=True):
     """Stylises one image and writes it to `output` (PNG or JPEG).
+
+    Every argument and the output path are checked before any image is loaded.
 
     Args:
         content: the content image: path, http(s) URL or built-in name.
         style: the style image (same forms). For method "fast" the style is the
             one the network was trained on; this argument is then only reported.
         output: where to write the result (.png, .jpg).
-        method: "gatys" (optimise the image), "fast" (a trained transformation
-            network, needs model_dir) or "adain" (a trained decoder, needs model_dir).
+        method: "gatys" (optimise the image), "fast" or "adain" (a trained network in `model_dir`).
         size: the longest side of the content image in pixels.
-        steps: optimiser iterations for "gatys" (default 200 with L-BFGS, 1000 with Adam).
-        weights: VGG19 weights for "gatys": "auto", "imagenet", "random" or a path.
-            "fast" and "adain" use the weights their run was trained with.
+        steps: gatys iterations (default `st.GATYS_PRESETS[optimizer]["steps"]`).
+        weights: gatys VGG19 weights: "auto", "imagenet", "random" or a path.
         model_dir: the RUN_DIR of `python -m lib train fast-style|adain`.
-        optimizer: "lbfgs" or "adam" (gatys).
-        alpha: style strength in [0, 1] (adain).
+        optimizer: gatys: "lbfgs" or "adam".
+        alpha: adain style strength in [0, 1].
         preserve_colors: keep the content image's colours (luminance-only transfer).
         seed: seed of random VGG19 weights.
+        content_weight, style_weight, tv_weight: gatys loss weights (None:
+            `st.loss_weights("gatys", weights)`).
         progress: show a progress bar (gatys).
-        verbose: print which images and weights are used.
+        verbose: print which images, weights and loss weights are used.
 
     Returns:
-        dict with "output", "method", "weights", "seconds" and the image's shape.
+        dict with "output", "method", "weights", "seconds", the image's shape, and
+        for gatys the loss weights, "final_loss", "steps", "evaluations".
 
     Raises:
-        ValueError: for a bad method, size, missing model_dir, or an image that
-            cannot be used (from `lib.images.load_image`).
+        ValueError: for a bad argument, an output that cannot be written, or an
+            image that cannot be used (from `lib.images.load_image`).
     """
-    if method not in ("gatys", "fast", "adain"):
-        raise ValueError(f"Expected method 'gatys', 'fast' or 'adain'. Received: method={method!r}")
-    if not isinstance(size, int) or size < 16:
-        raise ValueError(f"Expected size >= 16 pixels. Received: size={size!r}")
-    if method in ("fast", "adain") and model_dir is None:
-        raise ValueError(
-            f"Expected --model RUN_DIR for method {method!r} (train one with "
-            f"`python -m lib train {'fast-style' if method == 'fast' else 'adain'} --out RUN_DIR`). Received: none"
-        )
+    given = {name: value for name, value in (("content_weight", content_weight), ("style_weight", style_weight),
+                                             ("tv_weight", tv_weight)) if value is not None}
+    _check_stylize_arguments(method, size, steps, alpha, model_dir, given)
+    check_output_path(output)
     content_image = images_module.load_image(content, max_side=size)
     if verbose:
         print("Content:", images_module.describe_source(content), f"-> {content_image.shape[1]}x{content_image.shape[0]}")
@@ -347,8 +600,15 @@ def stylize(content, style, output, *, method="gatys", size=512, steps=None, wei
         style_image = images_module.load_image(style, max_side=size)
         if verbose:
             print("Style:", images_module.describe_source(style), f"-> {style_image.shape[1]}x{style_image.shape[0]}")
-        steps = steps if steps is not None else (200 if optimizer == "lbfgs" else 1000)
+        steps = st.GATYS_PRESETS[optimizer]["steps"] if steps is None else steps
         extractor, used = resolve_weights(weights, seed, st.CONTENT_LAYERS + st.STYLE_LAYERS, verbose)
+        loss_weights = {**st.loss_weights("gatys", used), **given}
+        if verbose:
+            print("Loss weights: " + ", ".join(
+                f"{name}={loss_weights[name]:g} ({'given' if name in given else 'default'})"
+                for name in ("content_weight", "style_weight", "tv_weight"))
+                + f"; style layers {'balanced on the content image' if loss_weights['balance'] else 'equal'} "
+                f"(defaults for {st.weight_source(used)} VGG19 weights: lib/style_transfer/common.py LOSS_WEIGHTS)")
         bar = None
         if progress:
             from tqdm.auto import tqdm
@@ -358,29 +618,31 @@ def stylize(content, style, output, *, method="gatys", size=512, steps=None, wei
         def callback(step, image, entry):
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{entry['total']:.4g}")
+                bar.set_postfix(loss=f"{entry['loss']:.4g}")
 
         result, history = st.stylize_gatys(content_image, style_image, extractor=extractor, steps=steps,
-                                           optimizer=optimizer, callback=callback)
+                                           optimizer=optimizer, callback=callback, **loss_weights)
         if bar is not None:
             bar.close()
-        extra = {"final_loss": history[-1]["total"], "steps": steps, "optimizer": optimizer}
+        extra = {"final_loss": history[-1]["loss"], "steps": len(history) - 1, "optimizer": optimizer,
+                 "evaluations": history[-1]["evaluations"],
+                 **{name: loss_weights[name] for name in ("content_weight", "style_weight", "tv_weight")}}
     else:
-        kind, settings, network, extractor = load(model_dir, verbose)
+        model, run = load(model_dir, verbose)
+        kind, settings = run["kind"], run["config"]
         used = settings["weights"]
+        if kind != ("fast-style" if method == "fast" else "adain"):
+            raise ValueError(f"Expected a {'fast-style' if method == 'fast' else 'adain'} run for --method "
+                             f"{method}. Received: {model_dir} is {kind!r}")
         if method == "fast":
-            if kind != "fast-style":
-                raise ValueError(f"Expected a fast-style run for --method fast. Received: {model_dir} is {kind!r}")
             if verbose:
                 print(f"Style: the network's own ({settings['style']}); the STYLE argument {style!r} is not used.")
-            result = st.stylize_fast(network, content_image)
+            result = st.stylize_fast(model.transform_network, content_image)
         else:
-            if kind != "adain":
-                raise ValueError(f"Expected an adain run for --method adain. Received: {model_dir} is {kind!r}")
             style_image = images_module.load_image(style, max_side=size)
             if verbose:
                 print("Style:", images_module.describe_source(style))
-            result = st.stylize_adain(extractor, network, content_image, style_image, alpha=alpha)
+            result = st.stylize_adain(model.encoder, model.decoder, content_image, style_image, alpha=alpha)
         extra = {"model_dir": str(model_dir)}
     if preserve_colors:
         result = st.keep_content_colors(result, content_image)
@@ -392,81 +654,14 @@ def stylize(content, style, output, *, method="gatys", size=512, steps=None, wei
             "height": int(result.shape[0]), "width": int(result.shape[1]), **extra}
 
 
-def quality_measures(image, content, style, judge):
-    """Scores a stylised image with a feature extractor the method never optimised against.
+def run_stylize(args):
+    """Runs `python -m lib stylize` from its parsed flags; returns the exit status.
 
-    Args:
-        image: float array (H, W, 3) in [0, 1], the result.
-        content: the content image (H, W, 3).
-        style: the style image (h, w, 3).
-        judge: a `build_vgg_feature_extractor(st.CONTENT_LAYERS + st.STYLE_LAYERS, ...)`,
-            e.g. random weights with seed JUDGE_SEED.
-
-    Returns:
-        dict: "judge_content_loss", "judge_style_loss" (the Gatys terms under the
-        judge; lower is closer) and "color_distance" (|mean_r - mean_s| +
-        ||cov_r - cov_s||_F over RGB pixels, result against style).
+    Raises:
+        ValueError: for bad input (the command line turns it into a usage error).
     """
-    features = judge(np.asarray(image, np.float32)[None])
-    content_features = judge(np.asarray(content, np.float32)[None])
-    style_features = judge(np.asarray(style, np.float32)[None])
-    content_value = st.content_loss([features[name] for name in st.CONTENT_LAYERS],
-                                    [content_features[name] for name in st.CONTENT_LAYERS])
-    style_value = st.style_loss([st.gram_matrix(features[name]) for name in st.STYLE_LAYERS],
-                                [st.gram_matrix(style_features[name]) for name in st.STYLE_LAYERS])
-    pixels = np.asarray(image, np.float64).reshape(-1, 3)
-    style_pixels = np.asarray(style, np.float64).reshape(-1, 3)
-    color = np.linalg.norm(pixels.mean(0) - style_pixels.mean(0)) + np.linalg.norm(
-        np.cov(pixels, rowvar=False) - np.cov(style_pixels, rowvar=False))
-    return {"judge_content_loss": float(content_value), "judge_style_loss": float(style_value),
-            "color_distance": float(color)}
-
-
-def sample(run_dir, n, *, seed=0):
-    """Stylises `n` built-in photographs (held-out first) with a trained run.
-
-    Returns:
-        float32 (n, S, S, 3) in [0, 1], S = twice the training crop size (centre crops).
-    """
-    kind, settings, network, extractor = load(run_dir, verbose=False)
-    size = settings["crop_size"] * 2
-    names = [HELD_OUT_CONTENT, *TRAIN_CONTENT]
-    pictures = [images_module.load_image(names[i % len(names)], max_side=size) for i in range(n)]
-    results = []
-    stylizer = st.AdaINStylizer(extractor, network) if kind == "adain" else None  # compiled once for all n
-    for index, picture in enumerate(pictures):
-        square = tf.image.resize_with_crop_or_pad(picture, size, size).numpy()  # centre crop
-        if kind == "fast-style":
-            results.append(st.stylize_fast(network, square))
-        else:
-            style = images_module.load_image(settings["styles"][index % len(settings["styles"])], max_side=size)
-            results.append(stylizer(square, style))
-    return np.stack(results).astype(np.float32)
-
-
-def evaluate(run_dir, *, seed=0):
-    """Scores a trained run on the held-out photograph (chelsea) with `quality_measures`.
-
-    Returns:
-        JSON-serialisable dict: the judge's content and style losses, the colour
-        distance, the milliseconds of one forward pass, and which weights/images.
-    """
-    kind, settings, network, extractor = load(run_dir, verbose=False)
-    size = settings["crop_size"] * 2
-    content = images_module.load_image(HELD_OUT_CONTENT, max_side=size)
-    style_name = settings["style"] if kind == "fast-style" else settings["styles"][0]
-    style = images_module.load_image(style_name, max_side=size)
-    if kind == "fast-style":
-        run = lambda: st.stylize_fast(network, content)  # noqa: E731
-    else:
-        stylizer = st.AdaINStylizer(extractor, network)  # compiled: encodes content and style
-        run = lambda: stylizer(content, style)  # noqa: E731
-    run()  # warm up (and trace)
-    started = time.perf_counter()
-    result = run()
-    milliseconds = 1000 * (time.perf_counter() - started)
-    judge = st.build_vgg_feature_extractor(st.CONTENT_LAYERS + st.STYLE_LAYERS, weights="random", seed=JUDGE_SEED)
-    scores = quality_measures(result, content, style, judge)
-    return {"kind": kind, "content": HELD_OUT_CONTENT, "style": style_name, "weights": settings["weights"],
-            "judge": f"random VGG19, seed {JUDGE_SEED}", "forward_ms": milliseconds,
-            "size": f"{content.shape[1]}x{content.shape[0]}", **scores}
+    stylize(args.content, args.style, args.output, method=args.method, size=args.size, steps=args.steps,
+            weights=args.weights, model_dir=args.model, optimizer=args.optimizer, alpha=args.alpha,
+            preserve_colors=args.preserve_colors, seed=args.seed, content_weight=args.content_weight,
+            style_weight=args.style_weight, tv_weight=args.tv_weight)
+    return 0
