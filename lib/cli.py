@@ -98,22 +98,7 @@ def _parser():
                           help="classifier-free guidance scale (conditional diffusion runs)")
 
     stylize = commands.add_parser("stylize", help="stylise CONTENT with STYLE")
-    style_runs = runs.family_module("style")
-    if hasattr(style_runs, "add_stylize_arguments"):
-        style_runs.add_stylize_arguments(stylize)
-    else:  # TRANSITIONAL until lib/runs/style.py defines add_stylize_arguments and run_stylize
-        stylize.add_argument("content")
-        stylize.add_argument("style")
-        stylize.add_argument("-o", "--output", type=pathlib.Path, required=True)
-        stylize.add_argument("--method", choices=("gatys", "fast", "adain"), default="gatys")
-        stylize.add_argument("--size", type=_positive_int, default=512)
-        stylize.add_argument("--steps", type=_positive_int)
-        stylize.add_argument("--weights", default="auto")
-        stylize.add_argument("--model", type=pathlib.Path)
-        stylize.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
-        stylize.add_argument("--alpha", type=float, default=1.0)
-        stylize.add_argument("--preserve-colors", action="store_true")
-        stylize.add_argument("--seed", type=int, default=0)
+    runs.family_module("style").add_stylize_arguments(stylize)
     return parser
 
 
@@ -197,14 +182,7 @@ def main(argv=None):
         if args.command == "evaluate":
             return _evaluate(args)
         if args.command == "stylize":
-            style_runs = runs.family_module("style")
-            if hasattr(style_runs, "run_stylize"):
-                return style_runs.run_stylize(args)
-            style_runs.stylize(  # TRANSITIONAL, see _parser
-                args.content, args.style, args.output, method=args.method, size=args.size, steps=args.steps,
-                weights=args.weights, model_dir=args.model, optimizer=args.optimizer, alpha=args.alpha,
-                preserve_colors=args.preserve_colors, seed=args.seed)
-            return 0
+            return runs.family_module("style").run_stylize(args)
     except ValueError as error:
         parser.error(str(error))  # prints usage and the message, exits with status 2
     except training.TrainingInterrupted as stop:
