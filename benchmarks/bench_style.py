@@ -1,32 +1,26 @@
 """Benchmark of the style-transfer chapter: prints measured figures (not a test).
 
-Sections (each can be skipped with --skip NAME):
-  iteration  Gatys iteration time (forward + backward through VGG19 + Adam update)
-             at 256 and 512 px: eager against tf.function against jit_compile.
-  lbfgs      L-BFGS against Adam: run Adam for --adam-steps steps, then count the
-             iterations and seconds L-BFGS needs to reach Adam's final loss (same
-             images, size and weights).
-  forward    milliseconds of one forward pass for a 512x512 image: the fast-style
-             transformation network (ours and Johnson et al.'s width); AdaIN's parts
-             (VGG19 encoder to block4_conv1, decoders of three widths) with their
-             GFLOP counts, and whole stylisations through st.AdaINStylizer (eager,
-             tf.function, XLA; style encoded per image or once and reused); the
-             machine's matmul GFLOP/s, which bounds how fast the encoder can be.
-  quality    content and style losses under a JUDGE feature extractor the methods
-             never optimised against (random VGG19, seed 12345), and a colour
-             distance to the style image, for: the content image itself, the
-             content recoloured to the style's colour statistics, Gatys-Adam and
-             Gatys-L-BFGS (from the lbfgs section), and trained fast-style / AdaIN
-             runs given with --fast-run / --adain-run; then a second table at the
-             networks' training scale (--held-out-size, 256 px) on chelsea, a photo
-             none of them trained on, with Gatys L-BFGS (--gatys-iterations) as the
-             reference.
+Sections (run some with --only NAME ...):
+  gatys    the offline headline: astronaut in the style of the Hubble deep field,
+           256 px, 100 L-BFGS iterations, random VGG19 weights, the default loss
+           weights (st.LOSS_WEIGHTS): wall time, VGG19 evaluations per iteration,
+           and the quality measures (lib/style_transfer/measures.py: structure,
+           colour progress, the judge's losses) of the content, the result and any
+           --compare IMAGE (e.g. an earlier version's output). Writes the result
+           and a content | style | result panel to --out.
+  lbfgs    L-BFGS against Adam on the same problem (--size px): Adam at each of
+           --learning-rates for --adam-steps steps; then the iterations and seconds
+           L-BFGS needs to reach the loss of Adam's best learning rate.
+  forward  one 512x512 forward pass: the fast-style network, and AdaIN's encoder,
+           decoder and whole stylisation with the style encoded per image and once.
+  quality  the shipped networks (data/weights/fast_style, adain) on the held-out
+           photograph (chelsea) at 256 px, beside Gatys at the same size.
 
-Offline, VGG19 has random weights (seed 0): said at the top of the output.
+Timings on a shared machine vary: the load average is printed with each section.
 
-Run (about 12 minutes on an idle 2-core CPU with the defaults):
-    python benchmarks/bench_style.py
-    python benchmarks/bench_style.py --adam-steps 200 --skip iteration   # a quick look
+    python benchmarks/bench_style.py --only gatys            # about 70-90 s on an idle 2-core CPU
+    python benchmarks/bench_style.py --only lbfgs --adam-steps 1000
+    python benchmarks/bench_style.py                          # everything
 """
 
 import argparse
@@ -36,18 +30,25 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from lib import images  # noqa: E402
 from lib import style_transfer as st  # noqa: E402
-from lib.runs import style as runs_style  # noqa: E402
+from lib.plots import style as style_plots  # noqa: E402
+from lib.style_transfer import measures  # noqa: E402
+
+SECTIONS = ("gatys", "lbfgs", "forward", "quality")
 
 
-def _median_seconds(function, repeats, warmup):
+def load_average():
+    return "load average " + ", ".join(f"{value:.2f}" for value in os.getloadavg()) + f" ({os.cpu_count()} cores)"
+
+
+def _median_seconds(function, repeats, warmup=1):
     for _ in range(warmup):
         function()
     times = []
@@ -58,228 +59,153 @@ def _median_seconds(function, repeats, warmup):
     return float(np.median(times))
 
 
-def bench_iteration(extractor, sizes, repeats):
-    print("\n## Gatys iteration time (VGG19 forward + backward + Adam update), median of", repeats)
-    print(f"{'size':>6} {'eager s':>9} {'tf.function s':>14} {'jit_compile s':>14}  (first call incl. tracing/compiling)")
-    for size in sizes:
-        content = images.load_image("astronaut", max_side=size)
-        style = images.load_image("hubble_deep_field", max_side=size)
-        row = []
-        for execution in ("eager", "function", "jit"):
-            content_targets = [extractor(content[None])[name] for name in st.CONTENT_LAYERS]
-            style_targets = [st.gram_matrix(extractor(style[None])[name]) for name in st.STYLE_LAYERS]
-            image = tf.Variable(content[None])
-            adam = keras.optimizers.Adam(0.02)
-            adam.build([image])
-
-            def step():
-                with tf.GradientTape() as tape:
-                    terms = st.gatys_losses(image, extractor, content_targets, style_targets,
-                                            content_layers=st.CONTENT_LAYERS, style_layers=st.STYLE_LAYERS,
-                                            content_weight=1.0, style_weight=1e-2, tv_weight=1.0)
-                gradient = tape.gradient(terms["total"], image)
-                adam.apply_gradients([(gradient, image)])
-                return terms["total"]
-
-            if execution != "eager":
-                step = tf.function(step, jit_compile=(execution == "jit"))
-            started = time.perf_counter()
-            float(step())
-            first = time.perf_counter() - started
-            seconds = _median_seconds(lambda: float(step()), repeats, warmup=1)
-            row.append((seconds, first))
-        print(f"{size:>6} " + " ".join(f"{s:>9.3f} ({f:4.1f})" for s, f in row))
+def _score_rows(rows, content, style, judge):
+    print(f"  {'image':<44} {'structure':>9} {'colour':>7} {'judge content':>13} {'judge style':>11}")
+    for name, image in rows.items():
+        scores = measures.quality_measures(image, content, style, judge)
+        print(f"  {name:<44} {scores['structure']:>9.3f} {scores['color_progress']:>7.3f} "
+              f"{scores['judge_content_loss']:>13.3f} {scores['judge_style_loss']:>11.3f}")
 
 
-def bench_lbfgs(extractor, size, adam_steps, max_lbfgs):
-    print(f"\n## L-BFGS against Adam at {size} px (astronaut / hubble_deep_field, style_weight 1e-2)")
-    content = images.load_image("astronaut", max_side=size)
-    style = images.load_image("hubble_deep_field", max_side=size)
-    adam_image, adam_history = st.stylize_gatys(content, style, extractor=extractor, steps=adam_steps,
-                                                optimizer="adam", learning_rate=0.02)
-    target = adam_history[-1]["total"]
-    adam_seconds = adam_history[-1]["seconds"]
-    print(f"Adam (lr 0.02, tf.function): loss {adam_history[0]['total']:.4g} -> {target:.4g} "
-          f"after {adam_steps} steps in {adam_seconds:.1f} s")
+def bench_gatys(args, extractor, judge):
+    content = images.load_image(args.content, max_side=args.gatys_size)
+    style = images.load_image(args.style, max_side=args.gatys_size)
+    weights = st.loss_weights("gatys", "random")
+    print(f"\n## Gatys, {args.content} / {args.style}, {args.gatys_size} px, {args.gatys_steps} L-BFGS iterations, "
+          f"random VGG19 weights, loss weights {weights}")
+    print(f"  before: {load_average()}")
+    started = time.perf_counter()
+    result, history = st.stylize_gatys(content, style, extractor=extractor, steps=args.gatys_steps, **weights)
+    seconds = time.perf_counter() - started
+    iterations = len(history) - 1
+    print(f"  after:  {load_average()}")
+    print(f"  {iterations} iterations in {seconds:.1f} s wall ({seconds / iterations:.2f} s each), "
+          f"{history[-1]['evaluations']} VGG19 evaluations ({history[-1]['evaluations'] / iterations:.2f} per "
+          f"iteration); loss {history[0]['loss']:.4g} -> {history[-1]['loss']:.4g}")
+    rows = {"content (no stylisation)": content, "Gatys, L-BFGS (this run)": result}
+    for path in args.compare:
+        rows[f"--compare {pathlib.Path(path).name}"] = images.load_image(path, max_side=args.gatys_size)
+    print("  quality (measures.py; structure 1 and colour 0 for the content itself):")
+    _score_rows(rows, content, style, judge)
+    if args.out:
+        out = pathlib.Path(args.out)
+        images.save_image(result, out / "gatys_result.png")
+        style_plots.save_panel([content, style, result], [f"content: {args.content}", f"style: {args.style}",
+                               f"Gatys, {iterations} L-BFGS it., {seconds:.0f} s"], out / "gatys_panel.png")
+        print(f"  wrote {out / 'gatys_result.png'} and {out / 'gatys_panel.png'}")
+
+
+def bench_lbfgs(args, extractor):
+    content = images.load_image(args.content, max_side=args.size)
+    style = images.load_image(args.style, max_side=args.size)
+    weights = st.loss_weights("gatys", "random")
+    print(f"\n## L-BFGS against Adam, {args.content} / {args.style} at {args.size} px, random VGG19 weights "
+          f"({load_average()})")
+    adam = {}
+    for learning_rate in args.learning_rates:
+        _, history = st.stylize_gatys(content, style, extractor=extractor, steps=args.adam_steps, optimizer="adam",
+                                      learning_rate=learning_rate, **weights)
+        adam[learning_rate] = history
+        print(f"  Adam lr {learning_rate:g}: loss {history[0]['loss']:.4g} -> {history[-1]['loss']:.4g} after "
+              f"{args.adam_steps} steps in {history[-1]['seconds']:.1f} s")
+    best = min(adam, key=lambda rate: adam[rate][-1]["loss"])
+    target = adam[best][-1]["loss"]
     reached = {}
 
     def stop_when_reached(step, image, entry):
-        if entry["total"] <= target and "step" not in reached:
-            reached.update(step=step, seconds=entry["seconds"])
+        if entry["loss"] <= target:
+            reached.update(step=step, seconds=entry["seconds"], evaluations=entry["evaluations"])
+            return True
         return False
 
-    lbfgs_image, lbfgs_history = st.stylize_gatys(content, style, extractor=extractor, steps=max_lbfgs,
-                                                  optimizer="lbfgs", callback=stop_when_reached)
+    _, history = st.stylize_gatys(content, style, extractor=extractor, steps=args.lbfgs_iterations,
+                                  callback=stop_when_reached, **weights)
     if reached:
-        print(f"L-BFGS reached Adam's final loss {target:.4g} after {reached['step']} iterations "
-              f"in {reached['seconds']:.1f} s (goal: within 200 iterations)")
+        print(f"  L-BFGS reached Adam's best ({best:g}) loss {target:.4g} after {reached['step']} iterations "
+              f"({reached['evaluations']} evaluations) in {reached['seconds']:.1f} s; Adam took "
+              f"{args.adam_steps} steps and {adam[best][-1]['seconds']:.1f} s")
     else:
-        print(f"L-BFGS did NOT reach {target:.4g} within {max_lbfgs} iterations "
-              f"(its loss: {lbfgs_history[-1]['total']:.4g})")
-    print(f"L-BFGS after {max_lbfgs} iterations: loss {lbfgs_history[-1]['total']:.4g} "
-          f"in {lbfgs_history[-1]['seconds']:.1f} s")
-    for checkpoint in (10, 50, 100, 200):
-        if checkpoint < len(adam_history) and checkpoint < len(lbfgs_history):
-            print(f"  after {checkpoint:>4} iterations: Adam {adam_history[checkpoint]['total']:.4g}  "
-                  f"L-BFGS {lbfgs_history[checkpoint]['total']:.4g}")
-    return content, style, {"Gatys, Adam": adam_image, "Gatys, L-BFGS": lbfgs_image}
+        print(f"  L-BFGS did NOT reach {target:.4g} within {args.lbfgs_iterations} iterations "
+              f"(its loss: {history[-1]['loss']:.4g})")
+    print(f"  ({load_average()})")
 
 
-def _gflops(function, input_shapes):
-    """Floating-point operations of one call, counted by TensorFlow's graph profiler (2 per multiply-add)."""
-    specs = [tf.TensorSpec(shape, tf.float32) for shape in input_shapes]
-    graph = tf.function(function).get_concrete_function(*specs).graph
-    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
-    options["output"] = "none"
-    return tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops / 1e9
-
-
-def _matmul_gflops_per_second(repeats):
-    """This machine's float32 matrix-multiply speed: the ceiling for convolution layers."""
-    a = tf.random.uniform((2048, 2048))
-    b = tf.random.uniform((2048, 2048))
-    multiply = tf.function(lambda: tf.matmul(a, b))
-    seconds = _median_seconds(lambda: multiply().numpy(), max(repeats, 5), warmup=2)
-    return 2 * 2048 ** 3 / seconds / 1e9
-
-
-def bench_forward(extractor_seed, repeats):
-    print("\n## One forward pass for a 512x512 image, milliseconds (median of", repeats, "after warm-up)")
-    peak = _matmul_gflops_per_second(repeats)
-    print(f"float32 matmul (2048x2048, tf.function): {peak:.0f} GFLOP/s on this machine, the ceiling below")
+def bench_forward(args):
+    print(f"\n## One 512x512 forward pass, median of {args.repeats} after a warm-up ({load_average()})")
     content = images.load_image("astronaut", max_side=512)  # (512, 512, 3)
-    style = images.load_image("brick", max_side=512)
-
-    def report(label, milliseconds, gflops=None):
-        speed = f"  {gflops:6.1f} GFLOP, {gflops / milliseconds * 1000:4.0f} GFLOP/s" if gflops else ""
-        print(f"  {label:<66} {milliseconds:6.0f} ms{speed}")
-
-    print("fast style (Johnson et al.), tf.function:")
-    for filters in ((16, 32, 64), (32, 64, 128)):
-        network = st.build_transform_network(filters)
+    style = images.load_image(args.style, max_side=512)
+    for name, preset in st.FAST_PRESETS.items():
+        network = st.build_transform_network(tuple(preset["filters"]), preset["residual_blocks"])
         forward = tf.function(lambda x, network=network: network(x, training=False))
-        milliseconds = 1000 * _median_seconds(lambda: forward(content[None]).numpy(), repeats, warmup=1)
-        label = "ours (default)" if filters == (16, 32, 64) else "Johnson et al.'s width"
-        report(f"filters {filters} [{label}], {network.count_params():,} weights", milliseconds,
-               _gflops(lambda x, network=network: network(x), [(1, 512, 512, 3)]))
-
-    print("AdaIN (Huang & Belongie), its parts, tf.function:")
-    encoder = st.build_vgg_feature_extractor(["block4_conv1"], weights="random", seed=extractor_seed)
+        milliseconds = 1000 * _median_seconds(lambda: forward(content[None]).numpy(), args.repeats)
+        print(f"  fast style, preset {name!r} {tuple(preset['filters'])}: {milliseconds:.0f} ms")
+    encoder = st.build_vgg_feature_extractor(["block4_conv1"], weights="random", seed=0)
     encode = tf.function(lambda x: encoder(x)["block4_conv1"])
-    encoder_ms = 1000 * _median_seconds(lambda: encode(content[None]).numpy(), repeats, warmup=1)
-    encoder_gflops = _gflops(lambda x: encoder(x)["block4_conv1"], [(1, 512, 512, 3)])
-    report("VGG19 encoder to block4_conv1", encoder_ms, encoder_gflops)
-    features = encode(content[None])
-    decoders = {}
-    for width in (0.25, 0.5, 1.0):
-        decoders[width] = decoder = st.build_adain_decoder(width)
-        decode = tf.function(lambda x, decoder=decoder: decoder(x, training=False))
-        milliseconds = 1000 * _median_seconds(lambda: decode(features).numpy(), repeats, warmup=1)
-        label = {0.5: " [ours, default]", 1.0: " [Huang & Belongie]"}.get(width, "")
-        report(f"decoder, width {width}{label}", milliseconds,
-               _gflops(lambda x, decoder=decoder: decoder(x), [(1, 64, 64, 512)]))
-
-    print("AdaIN, whole stylisation with st.AdaINStylizer (encoder + AdaIN + decoder, clipped NumPy out):")
-    for width in (0.5, 1.0):
-        for execution in ("eager", "function", "jit"):
-            stylizer = st.AdaINStylizer(encoder, decoders[width], execution=execution)
-            statistics = stylizer.encode_style(style)
-            both = 1000 * _median_seconds(lambda: stylizer(content, style), repeats, warmup=1)
-            reused = 1000 * _median_seconds(lambda: stylizer(content, statistics), repeats, warmup=1)
-            report(f"width {width}, {execution}: content and style encoded", both)
-            report(f"width {width}, {execution}: style encoded once, reused", reused)
-    print(f"Lower bound for AdaIN at 512x512 on this machine: the content encoding alone is "
-          f"{encoder_gflops:.0f} GFLOP, {1000 * encoder_gflops / peak:.0f} ms at the matmul speed above "
-          f"(measured: {encoder_ms:.0f} ms)")
+    print(f"  AdaIN's VGG19 encoder to relu4_1 alone: "
+          f"{1000 * _median_seconds(lambda: encode(content[None]).numpy(), args.repeats):.0f} ms")
+    for name, preset in st.ADAIN_PRESETS.items():
+        stylizer = st.AdaINStylizer(encoder, st.build_adain_decoder(preset["decoder_width"]))
+        statistics = stylizer.encode_style(style)
+        both = 1000 * _median_seconds(lambda: stylizer(content, style), args.repeats)
+        once = 1000 * _median_seconds(lambda: stylizer(content, statistics), args.repeats)
+        print(f"  AdaIN, preset {name!r} (decoder width {preset['decoder_width']}): {both:.0f} ms with the style "
+              f"encoded each time, {once:.0f} ms with the style encoded once")
 
 
-def _score_table(rows, content, style, judge):
-    print(f"{'method':<64} {'content':>10} {'style':>11} {'colour':>7}")
-    for name, image in rows.items():
-        scores = runs_style.quality_measures(image, content, style, judge)
-        print(f"{name:<64} {scores['judge_content_loss']:>10.4g} {scores['judge_style_loss']:>11.4g} "
-              f"{scores['color_distance']:>7.3f}")
+def bench_quality(args, extractor, judge):
+    from lib import pretrained
+    from lib.runs import style as runs
 
-
-def bench_quality(content, style, results, fast_run, adain_run, extractor, held_out_size, gatys_iterations):
-    judge = st.build_vgg_feature_extractor(st.CONTENT_LAYERS + st.STYLE_LAYERS, weights="random",
-                                           seed=runs_style.JUDGE_SEED)
-    networks = {}
-    for name, run_dir in (("fast-style run", fast_run), ("AdaIN run", adain_run)):
-        if run_dir is None:
-            print(f"({name}: not scored; pass --{name.split()[0].lower().replace('-style', '')}-run RUN_DIR)")
-            continue
-        networks[run_dir] = runs_style.load(run_dir, verbose=False)
-
-    def stylise_with_networks(content_image, style_image, rows):
-        for run_dir, (kind, settings, network, encoder) in networks.items():
-            if kind == "fast-style":
-                rows[f"fast-style ({run_dir}; trained on {settings['style']})"] = st.stylize_fast(network, content_image)
-            else:
-                rows[f"AdaIN ({run_dir})"] = st.stylize_adain(encoder, network, content_image, style_image)
-
-    print("\n## Quality under a judge VGG19 the methods never used (random weights, seed "
-          f"{runs_style.JUDGE_SEED}); lower is closer")
-    print(f"astronaut / hubble_deep_field at {content.shape[1]} px, the images of the L-BFGS comparison "
-          "(astronaut is one of the networks' training photos)")
-    rows = {"content image (no stylisation)": content,
-            "content recoloured to the style (match_color_statistics)": st.match_color_statistics(content, style)}
-    rows.update(results)
-    stylise_with_networks(content, style, rows)
-    _score_table(rows, content, style, judge)
-
-    # The networks were trained on 128 px crops of 256 px photos: judge them at that scale too, on a
-    # photo none of them trained on, with Gatys (L-BFGS) at the same size as the reference.
-    held_out = runs_style.HELD_OUT_CONTENT
-    print(f"\n{held_out} (never trained on) / hubble_deep_field at {held_out_size} px")
-    content = images.load_image(held_out, max_side=held_out_size)
-    style = images.load_image("hubble_deep_field", max_side=held_out_size)
-    rows = {"content image (no stylisation)": content,
-            "content recoloured to the style (match_color_statistics)": st.match_color_statistics(content, style)}
-    if gatys_iterations > 0:
+    size = 256
+    content = images.load_image(runs.HELD_OUT_CONTENT, max_side=size)
+    print(f"\n## The shipped networks on the held-out {runs.HELD_OUT_CONTENT} at {size} px ({load_average()})")
+    for name, style_name, stylise in (
+            ("fast_style", runs.FAST_STYLE, lambda network, style: st.stylize_fast(network, content)),
+            ("adain", args.style, lambda decoder, style: st.AdaINStylizer(
+                st.build_vgg_feature_extractor(st.ADAIN_LAYERS, weights="random", seed=0), decoder)(content, style))):
+        style = images.load_image(style_name, max_side=size)
+        rows = {"content (no stylisation)": content}
+        try:
+            rows[f"{name} (data/weights)"] = stylise(pretrained.load(name, verbose=False), style)
+        except ValueError as error:
+            print(f"  {name}: {error}")
         started = time.perf_counter()
-        rows[f"Gatys, L-BFGS, {gatys_iterations} iterations"], _ = st.stylize_gatys(
-            content, style, extractor=extractor, steps=gatys_iterations, optimizer="lbfgs")
-        print(f"(Gatys took {time.perf_counter() - started:.0f} s)")
-    stylise_with_networks(content, style, rows)
-    _score_table(rows, content, style, judge)
+        rows["Gatys, L-BFGS, 100 iterations"], _ = st.stylize_gatys(content, style, extractor=extractor, steps=100,
+                                                                   **st.loss_weights("gatys", "random"))
+        print(f"  style {style_name} (Gatys took {time.perf_counter() - started:.0f} s):")
+        _score_rows(rows, content, style, judge)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weights", default="auto", help="VGG19 weights: auto, imagenet, random or PATH")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512], help="iteration-time sizes")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats (median)")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--content", default="astronaut")
+    parser.add_argument("--style", default="hubble_deep_field")
+    parser.add_argument("--gatys-size", type=int, default=256)
+    parser.add_argument("--gatys-steps", "--steps", type=int, default=100, help="L-BFGS iterations of `gatys`")
+    parser.add_argument("--compare", nargs="*", default=[], help="image files to score beside the result")
+    parser.add_argument("--out", default=str(ROOT / "runs" / "bench_style"), help="where `gatys` writes its images")
     parser.add_argument("--size", type=int, default=96, help="image size of the L-BFGS/Adam comparison")
-    parser.add_argument("--adam-steps", "--steps", type=int, default=1000, help="Adam steps (README: 1000)")
-    parser.add_argument("--lbfgs-iterations", type=int, default=200, help="the most L-BFGS iterations")
-    parser.add_argument("--fast-run", help="a fast-style RUN_DIR to score")
-    parser.add_argument("--adain-run", help="an AdaIN RUN_DIR to score")
-    parser.add_argument("--held-out-size", type=int, default=256, help="size of the held-out quality table")
-    parser.add_argument("--gatys-iterations", type=int, default=100,
-                        help="L-BFGS iterations of the held-out table's Gatys reference (0: none)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=("iteration", "lbfgs", "forward", "quality"))
+    parser.add_argument("--adam-steps", type=int, default=1000)
+    parser.add_argument("--learning-rates", type=float, nargs="+", default=[0.005, 0.01, 0.02, 0.05])
+    parser.add_argument("--lbfgs-iterations", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    print(f"TensorFlow {tf.__version__}; devices: {[d.device_type for d in tf.config.list_physical_devices()]}; "
-          f"{os.cpu_count()} CPU cores (shared machines: timings vary)")
-    extractor, used = runs_style.resolve_weights(args.weights, 0, st.CONTENT_LAYERS + st.STYLE_LAYERS)
+    print(f"TensorFlow {tf.__version__}; {os.cpu_count()} CPU cores; {load_average()}; "
+          f"{st.describe_vgg_weights('random', 0)}")
+    extractor = st.build_vgg_feature_extractor(st.CONTENT_LAYERS + st.STYLE_LAYERS, weights="random", seed=0)
+    judge = measures.build_judge()
     started = time.perf_counter()
-    if "iteration" not in args.skip:
-        bench_iteration(extractor, args.sizes, args.repeats)
-    results = {}
-    content = style = None
-    if "lbfgs" not in args.skip:
-        content, style, results = bench_lbfgs(extractor, args.size, args.adam_steps, args.lbfgs_iterations)
-    if "forward" not in args.skip:
-        bench_forward(0, args.repeats)
-    if "quality" not in args.skip:
-        if content is None:
-            content = images.load_image("astronaut", max_side=args.size)
-            style = images.load_image("hubble_deep_field", max_side=args.size)
-        bench_quality(content, style, results, args.fast_run, args.adain_run, extractor,
-                      args.held_out_size, args.gatys_iterations)
-    print(f"\nTotal {time.perf_counter() - started:.0f} s; weights: {st.describe_vgg_weights(used, 0)}")
+    if "gatys" in args.only:
+        bench_gatys(args, extractor, judge)
+    if "lbfgs" in args.only:
+        bench_lbfgs(args, extractor)
+    if "forward" in args.only:
+        bench_forward(args)
+    if "quality" in args.only:
+        bench_quality(args, extractor, judge)
+    print(f"\nTotal {time.perf_counter() - started:.0f} s; {load_average()}")
 
 
 if __name__ == "__main__":

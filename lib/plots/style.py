@@ -4,7 +4,8 @@ Each function returns the matplotlib figure it made, so a notebook shows it and 
 script can save it.
 
 Public names: show_images, plot_feature_maps, plot_gram_matrix,
-plot_optimizer_comparison, plot_image_grid_with_labels.
+plot_optimizer_comparison, plot_image_grid_with_labels, plot_layer_shares,
+plot_loss_terms, save_panel.
 """
 
 import numpy as np
@@ -72,13 +73,13 @@ def plot_gram_matrix(gram, title="Gram matrix", channels=32):
     return figure
 
 
-def plot_optimizer_comparison(histories, key="total", title="Gatys loss: Adam against L-BFGS"):
+def plot_optimizer_comparison(histories, key="loss", title="Gatys loss: Adam against L-BFGS"):
     """Plots the loss of several optimisation runs against iterations and against seconds.
 
     Args:
         histories: dict {label: history} where history is the list of dicts from
             `lib.style_transfer.stylize_gatys` (keys "step", "seconds", `key`).
-        key: which loss to plot ("total", "content", "style", "tv").
+        key: which loss to plot ("loss", "content_loss", "style_loss", "tv_loss").
         title: the figure title.
     """
     import matplotlib.pyplot as plt
@@ -92,7 +93,7 @@ def plot_optimizer_comparison(histories, key="total", title="Gatys loss: Adam ag
         by_time.plot(seconds, values, label=label)
     by_step.set_xlabel("iteration")
     by_time.set_xlabel("seconds (this machine)")
-    by_step.set_ylabel(f"{key} loss")
+    by_step.set_ylabel(key.replace("_", " "))
     for axis in (by_step, by_time):
         axis.set_yscale("log")
         axis.grid(alpha=0.3, which="both")
@@ -120,3 +121,58 @@ def plot_image_grid_with_labels(rows, row_labels, column_labels, size=2.2):
                 axis.set_ylabel(row_labels[i], fontsize=9)
     figure.tight_layout()
     return figure
+
+
+def plot_layer_shares(raw_losses, balanced_weights, layer_names, title="Each style layer's share of the style loss"):
+    """Bars of each style layer's share at the starting image: raw (equal weights) against balanced.
+
+    Args:
+        raw_losses: the per-layer style losses E_l of the starting image.
+        balanced_weights: the balanced weights w_l (`st.balanced_layer_weights`).
+        layer_names: the layers' names.
+    """
+    import matplotlib.pyplot as plt
+
+    raw = np.asarray(raw_losses, dtype=np.float64)
+    balanced = raw * np.asarray(balanced_weights, dtype=np.float64)
+    positions = np.arange(len(raw))
+    figure, axis = plt.subplots(figsize=(7, 3.2))
+    axis.bar(positions - 0.2, raw / raw.sum(), width=0.4, label="equal weights (raw)")
+    axis.bar(positions + 0.2, balanced / balanced.sum(), width=0.4, label="balanced: w_l = 1 / (n E_l)")
+    axis.set_xticks(positions, [name.replace("_conv", "\nconv") for name in layer_names], fontsize=8)
+    axis.set_ylabel("share of the style loss")
+    axis.set_title(title, fontsize=10)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def plot_loss_terms(history, title="The loss terms during optimisation"):
+    """The content and style terms (before their weights) of one `stylize_gatys` history, per iteration."""
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.2))
+    steps = [row["step"] for row in history]
+    for key in ("content_loss", "style_loss"):
+        axis.plot(steps, [row[key] for row in history], label=key.replace("_", " "))
+    axis.set_yscale("symlog", linthresh=1e-3)
+    axis.set_xlabel("iteration")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    axis.set_title(title, fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def save_panel(images, titles, path, size=3.0):
+    """Saves images side by side with titles (content, style, result ...) as a PNG; returns the path."""
+    import pathlib
+
+    import matplotlib.pyplot as plt
+
+    figure = show_images(images, titles, size=size)
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    return path
