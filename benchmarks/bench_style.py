@@ -74,11 +74,15 @@ def bench_gatys(args, extractor, judge):
     print(f"\n## Gatys, {args.content} / {args.style}, {args.gatys_size} px, {args.gatys_steps} L-BFGS iterations, "
           f"random VGG19 weights, loss weights {weights}")
     print(f"  before: {load_average()}")
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     result, history = st.stylize_gatys(content, style, extractor=extractor, steps=args.gatys_steps, **weights)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     iterations = len(history) - 1
     print(f"  after:  {load_average()}")
+    # CPU time does not grow with other jobs' load: on an idle machine the wall time is about
+    # the CPU time divided by the cores TensorFlow keeps busy.
+    print(f"  {iterations} iterations in {seconds:.1f} s wall, {cpu_seconds:.1f} s CPU time of this process "
+          f"({cpu_seconds / seconds:.2f} cores busy on average)")
     print(f"  {iterations} iterations in {seconds:.1f} s wall ({seconds / iterations:.2f} s each), "
           f"{history[-1]['evaluations']} VGG19 evaluations ({history[-1]['evaluations'] / iterations:.2f} per "
           f"iteration); loss {history[0]['loss']:.4g} -> {history[-1]['loss']:.4g}")

@@ -496,9 +496,9 @@ def add_stylize_arguments(parser):
     parser.add_argument("--weights", default=STYLIZE_DEFAULTS["weights"],
                         help="gatys: VGG19 weights: auto (ImageNet if downloadable, else random), imagenet, "
                              "random or a weights file")
-    for name in ("content_weight", "style_weight", "tv_weight"):
+    for name, term in (("content_weight", "content"), ("style_weight", "style"), ("tv_weight", "total-variation")):
         parser.add_argument("--" + name.replace("_", "-"), type=_loss_weight,
-                            help=f"gatys: weight of the {name.split('_')[0]} loss ({_weights_help('gatys', name)})")
+                            help=f"gatys: weight of the {term} loss ({_weights_help('gatys', name)})")
     parser.add_argument("--model", type=pathlib.Path, help="fast / adain: the RUN_DIR of python -m lib train")
     parser.add_argument("--alpha", type=float, default=STYLIZE_DEFAULTS["alpha"],
                         help="adain: style strength in [0, 1] (default 1)")
