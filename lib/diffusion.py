@@ -104,9 +104,9 @@ PRESETS = {
         "epochs": 40,
     },
     "tiny": {
-        "widths": [8, 16],
+        "widths": [8],
         "blocks_per_level": 1,
-        "attention": True,
+        "attention": False,
         "embedding_dim": 16,
         "groups": 4,
         "schedule": "cosine",

@@ -10,7 +10,6 @@ import tensorflow as tf
 from lib import diffusion
 from tests.distributed import run_with_two_cpus
 
-TINY = dict(widths=[8, 16], blocks_per_level=1, attention=True, embedding_dim=16, groups=4)
 
 
 def tiny_model(num_classes=None, seed=0, **overrides):
@@ -228,6 +227,15 @@ def test_unet_builder_rejects_bad_arguments(kwargs, message):
     arguments = {"widths": (8, 16), "groups": 4, "embedding_dim": 16, **kwargs}
     with pytest.raises(ValueError, match=message):
         diffusion.build_unet(**arguments)
+
+
+def test_the_course_network_survives_a_keras_file_in_safe_mode(tmp_path):
+    network = diffusion.build_unet(widths=(8, 16), attention=True, embedding_dim=16, groups=4, num_classes=10)
+    network.save(tmp_path / "unet.keras")
+    loaded = keras.saving.load_model(tmp_path / "unet.keras", safe_mode=True)
+    inputs = [tf.constant(digits_batch(2)), tf.constant([3, 900]), tf.constant([1, 10])]
+    np.testing.assert_allclose(loaded(inputs).numpy(), network(inputs).numpy(), atol=1e-6)
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in network.layers]
 
 
 def test_timestep_embedding_is_sines_and_cosines():
