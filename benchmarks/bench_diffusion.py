@@ -12,6 +12,11 @@ is warmed up first (tracing, XLA compilation: reported apart), then timed.
 The figures depend on the machine and on whatever else runs on it; the first
 lines name the machine and the load average.
 
+`--pictures` writes the README's pictures from the shipped weights:
+`OUT/ddpm_samples.png` (100 digits, DDIM 50 steps), `OUT/ddpm_strip.png`
+(DDPM's full chain from noise to digit) and `OUT/ddpm_cond_guidance.png`
+(each row one asked-for digit, at the model's guidance scale).
+
 `--quality` instead samples the shipped `ddpm` weights with DDIM and with DDPM's
 ancestral sampler at several step counts (up to the full chain of T steps) and
 scores each set with the course's classifier against the held-out digits
@@ -93,6 +98,25 @@ def quality_against_steps(model, num_images, ddim_steps, ddpm_steps, seed=0):
     return table
 
 
+def pictures(out):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from lib import plots, pretrained
+    from lib.plots import diffusion as diffusion_plots
+
+    out.mkdir(parents=True, exist_ok=True)
+    ddpm = pretrained.load("ddpm")
+    plots.save_image_grid(ddpm.generate(100, seed=0, steps=50), out / "ddpm_samples.png", columns=10)
+    _, snapshots = ddpm.sample_chain(3, seed=0, sampler="ddpm", steps=ddpm.timesteps, keep=10)
+    diffusion_plots.plot_denoising_strip(snapshots).savefig(out / "ddpm_strip.png", dpi=100)
+    conditional = pretrained.load("ddpm_cond")
+    labels = np.repeat(np.arange(10), 10)
+    plots.save_image_grid(conditional.generate(100, labels=labels, seed=0, steps=50), out / "ddpm_cond_guidance.png",
+                          columns=10)
+    print(f"Wrote {out / 'ddpm_samples.png'}, {out / 'ddpm_strip.png'}, {out / 'ddpm_cond_guidance.png'}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--num-images", type=int, default=2000)
@@ -101,10 +125,14 @@ def main(argv=None):
                         choices=["eager", "function", "jit_compile"])
     parser.add_argument("--weights", help="shipped weights to time (default: an untrained course U-Net)")
     parser.add_argument("--quality", action="store_true", help="FID against steps for the shipped ddpm weights")
+    parser.add_argument("--pictures", action="store_true", help="the README's pictures from the shipped weights")
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "docs" / "images")
     args = parser.parse_args(argv)
     print(f"Machine: {describe_machine()}")
     print(f"Load average at start: {os.getloadavg()}")
+    if args.pictures:
+        pictures(args.out)
+        return 0
     if args.quality:
         model = load_model(args.weights or "ddpm")
         started = time.perf_counter()

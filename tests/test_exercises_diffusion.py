@@ -150,18 +150,23 @@ def test_guidance_mistakes_are_named(mistake, message):
         checks.check_guidance(mistake)
 
 
-MEASURED = {0.0: {"fid": 30.0, "label_accuracy": 0.1}, 1.0: {"fid": 20.0, "label_accuracy": 0.8},
-            3.0: {"fid": 35.0, "label_accuracy": 0.97}}
+MEASURED = {0.0: {"fid": 30.0, "label_accuracy": 0.1, "confidently_read": 0.5},
+            1.0: {"fid": 20.0, "label_accuracy": 0.8, "confidently_read": 0.7},
+            3.0: {"fid": 35.0, "label_accuracy": 0.97, "confidently_read": 0.9}}
 
 
 def test_guidance_prediction_right_answer_passes(capsys):
-    checks.check_guidance_prediction({"label_accuracy": "up", "fid": "up"}, MEASURED)
-    assert capsys.readouterr().out.startswith("Correct:")
+    checks.check_guidance_prediction({"label_accuracy": "up", "confidently_read": "up"}, MEASURED)
+    output = capsys.readouterr().out
+    assert output.startswith("Correct:") and "FID went up" in output
+    lower = {**MEASURED, 3.0: {**MEASURED[3.0], "fid": 15.0}}
+    checks.check_guidance_prediction({"label_accuracy": "up", "confidently_read": "up"}, lower)
+    assert "FID went down" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("prediction, message", [
-    ({"label_accuracy": "down", "fid": "up"}, "label accuracy went up"),
-    ({"label_accuracy": "up", "fid": "down"}, "FID went up"),
+    ({"label_accuracy": "down", "confidently_read": "up"}, "asked-for digit went up"),
+    ({"label_accuracy": "up", "confidently_read": "down"}, "confidently read went up"),
     ({"label_accuracy": "more"}, "expected"),
     ("up", "expected"),
 ])

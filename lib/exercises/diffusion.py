@@ -253,32 +253,39 @@ def check_guidance_prediction(prediction, measured):
     """Checks a prediction of how the guidance scale changes the samples, against the notebook's measurements.
 
     Args:
-        prediction: {"label_accuracy": "up" or "down", "fid": "up" or "down"}, what the
-            student expects as the scale grows from 1 to the largest one measured.
-        measured: {scale: {"label_accuracy": ..., "fid": ...}} from the notebook.
+        prediction: {"label_accuracy": "up" or "down", "confidently_read": "up" or "down"}:
+            what the student expects as the scale grows from 1 to the largest one measured.
+        measured: {scale: {"label_accuracy": ..., "confidently_read": ..., "fid": ...}} from the notebook.
     """
     name = "guidance prediction"
-    if not isinstance(prediction, dict) or set(prediction) != {"label_accuracy", "fid"} or \
+    keys = ("label_accuracy", "confidently_read")
+    if not isinstance(prediction, dict) or set(prediction) != set(keys) or \
             not set(prediction.values()) <= {"up", "down"}:
-        raise ExerciseCheckFailed(f"{name}: expected {{'label_accuracy': 'up' or 'down', 'fid': 'up' or 'down'}}, "
-                                  f"got {prediction!r}.")
+        raise ExerciseCheckFailed(f"{name}: expected {{'label_accuracy': 'up' or 'down', 'confidently_read': "
+                                  f"'up' or 'down'}}, got {prediction!r}.")
     measured = {float(scale): values for scale, values in measured.items()}
     scales = sorted(measured)
     if 1.0 not in scales or scales[-1] <= 1.0:
         raise ExerciseCheckFailed(f"{name}: the measurements must include scale 1 and a larger one; got {scales}.")
-    low, high = measured[1.0], measured[scales[-1]]
-    actual = {key: "up" if high[key] > low[key] else "down" for key in ("label_accuracy", "fid")}
-    wrong = [key for key in actual if prediction[key] != actual[key]]
-    if "label_accuracy" in wrong:
+    low, high, top = measured[1.0], measured[scales[-1]], scales[-1]
+    actual = {key: "up" if high[key] > low[key] else "down" for key in keys}
+    if prediction["label_accuracy"] != actual["label_accuracy"]:
         raise ExerciseCheckFailed(
-            f"{name}: label accuracy went {actual['label_accuracy']} ({low['label_accuracy']:.1%} at scale 1, "
-            f"{high['label_accuracy']:.1%} at {scales[-1]:g}). Guidance moves each sample towards what makes "
-            "the label likely, so the classifier reads the asked-for digit more often.")
-    if "fid" in wrong:
+            f"{name}: the share read as the asked-for digit went {actual['label_accuracy']} "
+            f"({low['label_accuracy']:.1%} at scale 1, {high['label_accuracy']:.1%} at {top:g}). Guidance moves "
+            "each sample further in the direction that makes its label likely, so the classifier reads the "
+            "asked-for digit more often.")
+    if prediction["confidently_read"] != actual["confidently_read"]:
         raise ExerciseCheckFailed(
-            f"{name}: FID went {actual['fid']} ({low['fid']:.1f} at scale 1, {high['fid']:.1f} at "
-            f"{scales[-1]:g}). Strong guidance makes samples typical of their class but less varied "
-            "(and often too bold), and FID measures variety as well as quality; the best FID sits at a "
-            "moderate scale.")
-    passed(f"from scale 1 to {scales[-1]:g}, label accuracy went {actual['label_accuracy']} and FID "
-           f"went {actual['fid']}, as you predicted.")
+            f"{name}: the share confidently read went {actual['confidently_read']} "
+            f"({low['confidently_read']:.1%} at scale 1, {high['confidently_read']:.1%} at {top:g}). Guided "
+            "samples are the most typical members of their class (bold, clean strokes), which a classifier "
+            "reads with more certainty.")
+    if high["fid"] > low["fid"]:
+        about_fid = (f"FID went up ({low['fid']:.1f} -> {high['fid']:.1f}): it rewards variety as well as quality, "
+                     "and strong guidance trades variety away, so the best FID sits at a moderate scale.")
+    else:
+        about_fid = (f"FID went down ({low['fid']:.1f} -> {high['fid']:.1f}): up to this scale guidance gains more "
+                     "in quality than it costs in variety; at larger scales FID rises again.")
+    passed(f"from scale 1 to {top:g} label accuracy went {actual['label_accuracy']} and so did the share "
+           f"confidently read. {about_fid}")

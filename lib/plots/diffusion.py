@@ -88,7 +88,13 @@ def plot_quality_against_steps(table, title="Sample quality against sampling ste
         axis.plot(steps, [rows[s]["fid"] for s in steps], marker="o", color=color, label=f"{name}: FID")
         right.plot(steps, [rows[s]["confidently_read"] for s in steps], marker="s", linestyle="--", color=color,
                    alpha=0.6, label=f"{name}: confidently read")
+    from matplotlib import ticker
+
     axis.set_xscale("log")
+    every_count = sorted({steps for rows in table.values() for steps in rows})
+    axis.set_xticks(every_count)
+    axis.xaxis.set_major_formatter(ticker.ScalarFormatter())
+    axis.xaxis.set_minor_formatter(ticker.NullFormatter())
     axis.set_xlabel("sampling steps (network evaluations per image)")
     axis.set_ylabel("FID (lower is better)")
     right.set_ylabel("share read with p >= 0.9")
