@@ -45,6 +45,19 @@ WEIGHTS_DIR = pathlib.Path(__file__).resolve().parent.parent / "data" / "weights
 #   notebooks:  the notebooks that load it
 SHIPPED = {}
 
+# The style-transfer chapter (notebooks 08, 09): the networks stylising needs (the
+# fast-style transformation network, the AdaIN decoder), trained offline with
+# random VGG19 weights (seed 0); measured on the held-out photograph (chelsea).
+SHIPPED.update({
+    "fast_style": {
+        "kind": "fast-style", "train_args": ["--style", "immunohistochemistry", "--weights", "random", "--epochs", "20"],
+        "export": "transform_network", "measure": "lib.runs.style:measure_fast_style", "tolerance": 0.02,
+        "headline": ("structure", "color_progress"),
+        "what": "fast-style network (Johnson et al.; style: immunohistochemistry)",
+        "notebooks": ("08_fast_style_transfer",),
+    },
+})
+
 
 def _entry(name):
     if name not in SHIPPED:
