@@ -1,7 +1,8 @@
 """Prints images per second of the VAE training step: eager, tf.function, jit_compile.
 
 Usage:
-    python benchmarks/bench_vae.py                     # conv VAE (the `vae` run's default), batch 128
+    python benchmarks/bench_vae.py                     # the `vae` preset of lib/vae.py (what `train vae` trains)
+    python benchmarks/bench_vae.py --preset tf_docs    # the TensorFlow docs' VAE
     python benchmarks/bench_vae.py --architecture mlp --steps 50
 
 The step is `VAE.train_step` (binarise, encode, sample, decode, negative ELBO,
@@ -48,19 +49,21 @@ def time_step(step, images, warmup, steps):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--architecture", choices=("conv", "mlp"), default="conv")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--preset", choices=sorted(vae.PRESETS), default="vae")
+    parser.add_argument("--architecture", choices=vae.ARCHITECTURES, help="default: the preset's")
+    parser.add_argument("--batch-size", type=int, help="default: the preset's")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=20)
     args = parser.parse_args()
 
-    settings = runs.settings_for("vae", {"architecture": args.architecture})
+    settings = runs.settings_for("vae", {"preset": args.preset, "architecture": args.architecture})
+    args.batch_size = args.batch_size or settings["batch_size"]
     images = tf.constant(np.random.default_rng(0).uniform(size=(args.batch_size, 28, 28, 1)).astype("float32"))
     print(describe_machine())
-    print(f"VAE train_step, {args.architecture}, latent_dim={settings['latent_dim']}, batch {args.batch_size}, "
+    print(f"VAE train_step, {args.preset} preset, {settings['architecture']}, latent_dim={settings['latent_dim']}, batch {args.batch_size}, "
           f"{args.warmup} warm-up + {args.steps} timed steps")
     for mode in ("eager", "tf.function", "tf.function(jit_compile=True)"):
-        model = runs.build_model({**settings, "seed": 0})
+        model = runs.build_model(settings, seed=0)
         if mode == "eager":
             step = model.train_step
         else:

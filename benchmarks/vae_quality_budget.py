@@ -17,11 +17,11 @@ once (`vae.binarize_held_out`), the importance-weighted estimate of -log p(x)
 with k = 500 samples per image and the negative ELBO, in nats per image, with
 a seed unrelated to training's (`vae.held_out_nats`).
 
-A preset whose learning rate decays to 0 over the run ("cosine") must know the
-run's length: with `--steps N` it is N (`vae.make_optimizer(total_steps=N)`);
-with `--seconds S` the script times the first 20 steps after tracing and plans
-the same decay to end when the budget does (what a user does by choosing
-`--epochs` for the time they have).
+A preset whose learning rate decays to 0 over the run ("linear_end", "cosine")
+must know the run's length: with `--steps N` it is N
+(`vae.make_optimizer(total_steps=N)`); with `--seconds S` the script times the
+first 20 steps after tracing and plans the same decay to end when the budget
+does (what a user does by choosing `--epochs` for the time they have).
 
 A timed budget depends on the machine and on whatever else runs on it, so the
 script prints the load average beside its figures; `--steps N` trains exactly
@@ -56,16 +56,24 @@ MEASURE_SEED = 12345  # the measurement's samples share nothing with training's 
 CALIBRATION_STEPS = 20
 
 
-class PlannedCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """lib.vae's cosine decay to 0, over a number of steps held in a variable (set once timed)."""
+class PlannedDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """lib.vae's decay (`decay`: "linear_end" or "cosine") over a number of steps held in a variable.
 
-    def __init__(self, initial_learning_rate, total_steps):
+    The variable is set once the first steps have been timed; the rate does not
+    move before, so the steps taken until then are those of the planned run.
+    """
+
+    def __init__(self, initial_learning_rate, total_steps, decay):
         self.initial_learning_rate = initial_learning_rate
         self.total_steps = total_steps
+        self.decay = decay
 
     def __call__(self, step):
         progress = tf.minimum(tf.cast(step, tf.float32) / tf.cast(self.total_steps, tf.float32), 1.0)
-        return self.initial_learning_rate * 0.5 * (1.0 + tf.cos(math.pi * progress))
+        if self.decay == "cosine":
+            return self.initial_learning_rate * 0.5 * (1.0 + tf.cos(math.pi * progress))
+        end_fraction = vae.LinearEndDecay(1.0, 1).end_fraction
+        return self.initial_learning_rate * tf.clip_by_value((1.0 - progress) / end_fraction, 0.0, 1.0)
 
 
 def _setting(text):
@@ -113,7 +121,8 @@ def main(argv=None):
         # The run's length is not known before the steps are timed: the decay reads it from a
         # variable, set once the first steps have been timed (the rate barely moves before).
         total = tf.Variable(10**9, dtype=tf.int64, trainable=False, name="planned_steps")
-        model.compile(optimizer=keras.optimizers.Adam(PlannedCosineDecay(settings["learning_rate"], total)))
+        model.compile(optimizer=keras.optimizers.Adam(
+            PlannedDecay(settings["learning_rate"], total, settings["learning_rate_decay"])))
     else:
         model.compile(optimizer=vae.make_optimizer(settings["preset"], total_steps=planned, **model_settings))
     step = tf.function(model.train_step)

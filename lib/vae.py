@@ -30,7 +30,7 @@ Public names:
 - losses: `gaussian_kl`, `bernoulli_log_likelihood`, `negative_elbo`,
   `log_importance_weights`, `iwae_bound`
 - the model: `VAE` (its `train_step` is the one training step), `make_vae`,
-  `make_optimizer`, `stateless_seed`
+  `make_optimizer` (with `LinearEndDecay`), `stateless_seed`
 - held-out measures: `binarize`, `binarize_held_out`, `negative_elbo_per_image`,
   `held_out_nats`
 - input checks: `check_latent_dim`, `check_images`
@@ -68,7 +68,8 @@ _LOG_2PI = math.log(2.0 * math.pi)
 #   num_classes          None (unconditional) or the number of labels (conditional)
 #   kl_warmup_steps      steps over which beta rises linearly from 0 (0 = none)
 #   batch_size, learning_rate, epochs: Adam's training settings
-#   learning_rate_decay  "constant", or "cosine" (to 0 over the run's steps)
+#   learning_rate_decay  "constant"; "linear_end" (constant, then linear to 0 over the
+#                        run's last fifth); or "cosine" (to 0 over the whole run)
 PRESETS = {
     "vae": {
         "architecture": "conv",
@@ -131,7 +132,7 @@ PRESETS = {
     },
 }
 ARCHITECTURES = ("conv", "mlp", "tf_docs")
-LEARNING_RATE_DECAYS = ("constant", "cosine")
+LEARNING_RATE_DECAYS = ("constant", "linear_end", "cosine")
 MODEL_SETTINGS = ("architecture", "latent_dim", "hidden_units", "filters", "dense_units", "beta",
                   "num_classes", "kl_warmup_steps")
 
@@ -897,20 +898,55 @@ def make_vae(preset="vae", *, seed=0, dynamic_binarization=True, **settings):
                dynamic_binarization=dynamic_binarization, seed=seed, name="vae")
 
 
+@keras.saving.register_keras_serializable(package="course")
+class LinearEndDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """A constant learning rate that falls linearly to 0 over the last `end_fraction` of the steps.
+
+    A short run (one that stops long before the model converges) keeps learning
+    at full speed for most of its steps and still ends on small, averaging steps
+    (the "stable, then decay" schedule of Hu et al. 2024, MiniCPM,
+    https://arxiv.org/abs/2404.06395). A cosine decay slows down from the start.
+
+    Formula:
+        rate(step) = initial_learning_rate * clip((1 - step / total_steps) / end_fraction, 0, 1)
+
+    Args:
+        initial_learning_rate: the constant rate (> 0).
+        total_steps: the run's length in steps (> 0).
+        end_fraction: the share of the run over which the rate falls, in (0, 1].
+    """
+
+    def __init__(self, initial_learning_rate, total_steps, end_fraction=0.2):
+        if not 0 < end_fraction <= 1:
+            raise ValueError(f"Expected end_fraction in (0, 1]. Received: end_fraction={end_fraction!r}")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.total_steps = int(total_steps)
+        self.end_fraction = float(end_fraction)
+
+    def __call__(self, step):
+        progress = tf.cast(step, tf.float32) / float(self.total_steps)
+        return self.initial_learning_rate * tf.clip_by_value((1.0 - progress) / self.end_fraction, 0.0, 1.0)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "total_steps": self.total_steps,
+                "end_fraction": self.end_fraction}
+
+
 def make_optimizer(preset="vae", *, total_steps=None, **settings):
     """Adam with the preset's learning rate and decay (keyword settings override the preset's).
 
     Args:
         preset: a key of `PRESETS`.
-        total_steps: the run's number of steps; needed by the "cosine" decay,
-            which lowers the rate from `learning_rate` to 0 over them.
+        total_steps: the run's number of steps; needed by the decays, which
+            lower the rate to 0 by the last step ("linear_end": over the last
+            fifth of them, `LinearEndDecay`; "cosine": over all of them).
         **settings: keys of `PRESETS[preset]` (learning_rate, learning_rate_decay, ...).
 
     Returns:
         A `keras.optimizers.Adam`.
 
     Raises:
-        ValueError: on a non-positive rate, an unknown decay, or "cosine" without total_steps.
+        ValueError: on a non-positive rate, an unknown decay, or a decay without total_steps.
     """
     settings = _settings(preset, settings)
     rate, decay = settings["learning_rate"], settings["learning_rate_decay"]
@@ -918,10 +954,13 @@ def make_optimizer(preset="vae", *, total_steps=None, **settings):
         raise ValueError(f"Expected learning_rate > 0. Received: learning_rate={rate!r}")
     if decay not in LEARNING_RATE_DECAYS:
         raise ValueError(f"Expected learning_rate_decay in {LEARNING_RATE_DECAYS}. Received: {decay!r}")
-    if decay == "cosine":
-        if not isinstance(total_steps, (int, np.integer)) or total_steps <= 0:
-            raise ValueError(f"Expected total_steps > 0 for the cosine decay. Received: total_steps={total_steps!r}")
-        rate = keras.optimizers.schedules.CosineDecay(rate, int(total_steps), alpha=0.0)
+    if decay != "constant":
+        if isinstance(total_steps, bool) or not isinstance(total_steps, (int, np.integer)) or total_steps <= 0:
+            raise ValueError(f"Expected total_steps > 0 for the {decay} decay. Received: total_steps={total_steps!r}")
+        if decay == "cosine":
+            rate = keras.optimizers.schedules.CosineDecay(rate, int(total_steps), alpha=0.0)
+        else:
+            rate = LinearEndDecay(rate, int(total_steps))
     return keras.optimizers.Adam(rate)
 
 

@@ -44,6 +44,7 @@ def test_settings_come_from_the_presets():
     ({"kl_warmup_steps": -3}, r"--kl-warmup-steps >= 0"),
     ({"preset": "huge"}, r"--preset in"),
     ({"train_size": 0}, r"positive integer --train-size"),
+    ({"filters": [8, 16]}, r"Expected settings among .*Received: \['filters'\]"),
 ])
 def test_bad_settings(flags, message):
     with pytest.raises(ValueError, match=message):
@@ -65,7 +66,7 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, digits):
 
 
 def test_run_stopped_by_ctrl_c_resumes_exactly_with_its_decay_and_warmup(tmp_path, digits, monkeypatch):
-    args = {**SMALL, "learning_rate_decay": "cosine", "kl_warmup_steps": 5}
+    args = {**SMALL, "learning_rate_decay": "linear_end", "kl_warmup_steps": 5}
     runs.train("vae", tmp_path / "straight", epochs=3, args=args, data=digits, progress=False)
     make_dataset = data_module.make_dataset
 
@@ -78,11 +79,14 @@ def test_run_stopped_by_ctrl_c_resumes_exactly_with_its_decay_and_warmup(tmp_pat
     with pytest.raises(training.TrainingInterrupted, match="--epochs 3 --resume"):
         runs.train("vae", tmp_path / "split", epochs=3, args=args, data=digits, progress=False)
     monkeypatch.setattr(runs.data_module, "make_dataset", make_dataset)
-    with pytest.raises(ValueError, match=r"--epochs 3 .*cosine"):
+    with pytest.raises(ValueError, match=r"--epochs 3 .*linear_end learning-rate decay"):
         runs.train("vae", tmp_path / "split", epochs=4, resume=True, data=digits, progress=False)
     runs.train("vae", tmp_path / "split", resume=True, data=digits, progress=False)
     for a, b in zip(_weights(tmp_path / "straight"), _weights(tmp_path / "split")):
         np.testing.assert_array_equal(a, b)
+    # The saved model, compiled with its decaying rate, loads in safe mode.
+    loaded = keras.saving.load_model(tmp_path / "split" / "model.keras", safe_mode=True)
+    assert isinstance(loaded, vae.VAE) and isinstance(loaded.optimizer._learning_rate, vae.LinearEndDecay)
 
 
 def test_a_folder_holding_another_run_is_refused_before_writing(tmp_path, digits):

@@ -377,17 +377,24 @@ def test_unknown_preset_or_setting():
         vae.make_vae(latent_size=3)
 
 
-def test_make_optimizer_cosine_decays_to_zero_over_the_run():
-    optimizer = vae.make_optimizer("vae", total_steps=100, learning_rate=1e-3, learning_rate_decay="cosine")
-    schedule = optimizer.learning_rate if callable(optimizer.learning_rate) else optimizer._learning_rate
-    assert float(schedule(0)) == pytest.approx(1e-3)
-    assert float(schedule(50)) == pytest.approx(5e-4, rel=1e-4)
-    assert float(schedule(100)) == pytest.approx(0.0, abs=1e-9)
-    assert float(vae.make_optimizer("tf_docs").learning_rate) == pytest.approx(1e-4)
+def _rate(optimizer, step):
+    schedule = optimizer._learning_rate
+    return float(schedule(step)) if callable(schedule) else float(schedule)
+
+
+def test_make_optimizer_decays_to_zero_over_the_run():
+    cosine = vae.make_optimizer("vae", total_steps=100, learning_rate=1e-3, learning_rate_decay="cosine")
+    assert [_rate(cosine, step) for step in (0, 50, 100)] == pytest.approx([1e-3, 5e-4, 0.0], abs=1e-9)
+    linear_end = vae.make_optimizer("vae", total_steps=100, learning_rate=1e-3, learning_rate_decay="linear_end")
+    assert [_rate(linear_end, step) for step in (0, 79, 80, 90, 100, 120)] == \
+        pytest.approx([1e-3, 1e-3, 1e-3, 5e-4, 0.0, 0.0], abs=1e-9)
+    assert _rate(vae.make_optimizer("tf_docs"), 10) == pytest.approx(1e-4)
     with pytest.raises(ValueError, match=r"total_steps > 0 for the cosine decay"):
         vae.make_optimizer("vae", learning_rate_decay="cosine")
     with pytest.raises(ValueError, match=r"learning_rate_decay in .*Received: 'step'"):
         vae.make_optimizer("vae", learning_rate_decay="step")
+    config = vae.LinearEndDecay(1e-3, 50).get_config()
+    assert float(vae.LinearEndDecay.from_config(config)(45)) == pytest.approx(5e-4)
 
 
 # ----------------------------------------------------------------------------
