@@ -127,6 +127,8 @@ SCHEDULES = ("linear", "cosine")
 PARAMETERIZATIONS = ("epsilon", "v", "x0")
 SAMPLERS = ("ddim", "ddpm")
 
+DEFAULT_DDIM_STEPS = 50  # what `generate` uses when given no steps (DDPM's default is the full chain)
+
 # Every random draw of a training step has its own purpose (see `stateless_seed`).
 SEED_PURPOSES = {"timesteps": 1, "noise": 2, "label_dropout": 3, "initial_noise": 4, "sampling_noise": 5}
 
@@ -1004,7 +1006,7 @@ class DiffusionModel(keras.Model):
         if mode not in ("eager", "function", "jit_compile"):
             raise ValueError(f"Expected mode 'eager', 'function' or 'jit_compile'. Received: mode={mode!r}")
         if steps is None:
-            steps = self.timesteps if sampler == "ddpm" else 50
+            steps = self.timesteps if sampler == "ddpm" else min(DEFAULT_DDIM_STEPS, self.timesteps)
         timesteps = sampling_timesteps(self.timesteps, steps)
         if isinstance(eta, bool) or not isinstance(eta, (int, float, np.floating)) or not 0.0 <= eta <= 1.0:
             raise ValueError(f"Expected eta in [0, 1]. Received: eta={eta!r}")
@@ -1076,7 +1078,7 @@ class DiffusionModel(keras.Model):
                 callback(index + 1, len(timesteps))
         return x.numpy()[:n], snapshots
 
-    def generate(self, n, *, labels=None, seed=0, steps=50, guidance=None, eta=0.0, sampler="ddim",
+    def generate(self, n, *, labels=None, seed=0, steps=None, guidance=None, eta=0.0, sampler="ddim",
                  mode="function", batch_size=500, callback=None):
         """Generates images in [0, 1] with DDIM (default) or DDPM ancestral sampling.
 

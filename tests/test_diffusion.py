@@ -374,6 +374,11 @@ def test_generate_returns_unit_range_images_and_ddim_is_deterministic_for_a_seed
     # The chunking does not change the images, and neither does the compilation mode.
     np.testing.assert_allclose(first, model.generate(5, seed=7, steps=4, batch_size=2), atol=1e-5)
     np.testing.assert_allclose(first, model.generate(5, seed=7, steps=4, mode="eager"), atol=1e-5)
+    # With no steps given, DDIM takes 50 (at most T) and DDPM the full chain of T.
+    counts, longer = {}, tiny_model(timesteps=80)
+    for sampler in ("ddim", "ddpm"):
+        longer.generate(1, seed=0, sampler=sampler, callback=lambda done, total, s=sampler: counts.__setitem__(s, total))
+    assert counts == {"ddim": 50, "ddpm": 80}
     # DDPM sampling is stochastic but seeded too.
     ddpm = model.generate(5, seed=7, steps=4, sampler="ddpm")
     np.testing.assert_array_equal(ddpm, model.generate(5, seed=7, steps=4, sampler="ddpm"))
