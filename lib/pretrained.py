@@ -56,6 +56,13 @@ SHIPPED.update({
         "what": "fast-style network (Johnson et al.; style: immunohistochemistry)",
         "notebooks": ("08_fast_style_transfer",),
     },
+    "adain": {
+        "kind": "adain", "train_args": ["--weights", "random", "--epochs", "20"],
+        "export": "decoder", "measure": "lib.runs.style:measure_adain", "tolerance": 0.02,
+        "headline": ("structure", "color_progress"),
+        "what": "AdaIN decoder (Huang & Belongie; random VGG19 encoder, seed 0)",
+        "notebooks": ("09_adain_arbitrary_style",),
+    },
 })
 
 

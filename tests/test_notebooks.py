@@ -52,6 +52,14 @@ EXPECTED_RESULTS = {
         "trained_color_progress": (">", 0.5),
         "speedup": (">", 10),
     },
+    # Notebook 09: the shipped AdaIN decoder (1,000 CPU steps) moves the colours towards each style and alpha
+    # changes the picture; its structure is low, as the notebook says (measured: structure 0.12, colour progress
+    # 0.74 over three styles; mean absolute difference between alpha 0 and 1, 0.24).
+    "09_adain_arbitrary_style": {
+        "trained_color_progress": (">", 0.4),
+        "trained_structure": (">", 0.05),
+        "alpha_difference": (">", 0.05),
+    },
     # Notebook 10 (DDPM): the brief run takes its steps; the shipped model's 250 DDIM-50 samples are readable digits
     # of every class (measured on the 2-core CPU: FID 16.9 and 81 % confidently read with 300 samples; the brief
     # run's 100 samples: FID 301).
