@@ -19,8 +19,9 @@ script prints the load average beside its figures; `--steps N` trains exactly
 N steps instead (the same quality whatever the load), for studying settings
 on a busy machine. `--set KEY=VALUE` changes one preset value (a JSON value:
 `--set learning_rate=1e-4 --set discriminator_filters=[32,64]`).
-It writes a 10x10 grid of the averaged generator's digits to
-docs/images/dcgan_<preset>_<budget>.png (with --out) and prints one JSON line.
+With `--out FOLDER` it writes a 10x10 grid of the averaged generator's digits
+to FOLDER/dcgan_course_<budget>.png (dcgan preset) or dcgan_tf_docs_<budget>.png;
+it prints one JSON line.
 """
 
 import argparse
@@ -122,8 +123,8 @@ def main(argv=None):
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         budget_name = f"{args.steps}steps" if args.steps is not None else f"{int(args.seconds)}s"
-        picture = plots.save_image_grid(averaged[:100], args.out / f"dcgan_{args.preset}_{budget_name}.png",
-                                        columns=10)
+        name = "course" if args.preset == "dcgan" else args.preset  # the course's default, or the docs' settings
+        picture = plots.save_image_grid(averaged[:100], args.out / f"dcgan_{name}_{budget_name}.png", columns=10)
         result["grid"] = str(picture)
     print(json.dumps(result))
     return 0

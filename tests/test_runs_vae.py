@@ -12,7 +12,8 @@ from lib import data as data_module
 from lib import training, vae
 from lib.runs import vae as runs
 
-SMALL = dict(architecture="mlp", latent_dim=2, batch_size=64, train_size=256, offline=True)
+SMALL = dict(architecture="mlp", latent_dim=2, batch_size=64, train_size=256, learning_rate_decay="constant",
+             offline=True)  # a constant rate: a run can be continued for more epochs
 
 
 @pytest.fixture(scope="module")

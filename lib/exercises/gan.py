@@ -491,7 +491,7 @@ class _SwappedLabelsGAN(gan.GAN):
         return {"discriminator_loss": gan.discriminator_loss(fake_scores, real_scores)}
 
 
-def diagnosis_runs(images, *, steps=120, batch_size=32, seed=0):
+def diagnosis_runs(images, *, steps=80, batch_size=32, seed=0):
     """Trains the three short runs of the diagnosis exercise and returns their loss curves.
 
     Run letters are fixed (see `check_diagnosis`); each run uses the course's
