@@ -57,7 +57,7 @@ def load_model(weights):
 
         return pretrained.load(weights)
     keras.utils.set_random_seed(0)
-    return diffusion.make_model("course")
+    return diffusion.make_diffusion("course")
 
 
 def time_sampling(model, modes, step_counts, num_images):

@@ -70,7 +70,7 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     load_before = os.getloadavg()
     started = time.perf_counter()
-    model = diffusion.make_model(args.preset, seed=args.seed, **overrides)
+    model = diffusion.make_diffusion(args.preset, seed=args.seed, **overrides)
     step = tf.function(model.train_step)
     steps = epoch = 0
     done = False

@@ -58,7 +58,7 @@ Public names:
 - networks: `build_unet`, `TimestepEmbedding`, `SpaceToDepth`, `DepthToSpace`
 - the composite model: `DiffusionModel` (its `train_step` is the one training
   step; `generate`, `sample_chain`, `guided_prediction`, `add_noise`,
-  `export_for_sampling`), `make_model`, `WarmUp` (the learning rate)
+  `export_for_sampling`), `make_diffusion`, `WarmUp` (the learning rate)
 - randomness and input checks: `stateless_seed`, `validate_images`, `validate_labels`
 """
 
@@ -149,6 +149,8 @@ def stateless_seed(seed, purpose, step, repeat=0):
     Returns:
         An int64 tensor of shape (2,).
     """
+    if purpose not in SEED_PURPOSES:
+        raise ValueError(f"Expected a purpose in {sorted(SEED_PURPOSES)}. Received: purpose={purpose!r}")
     base = tf.constant([seed, 0], tf.int64)
     folded = tf.random.experimental.stateless_fold_in(base, SEED_PURPOSES[purpose])
     folded = tf.random.experimental.stateless_fold_in(folded, tf.cast(step, tf.int64))
@@ -1110,7 +1112,7 @@ class DiffusionModel(keras.Model):
         return ((images + 1.0) / 2.0).clip(0.0, 1.0).astype(np.float32)
 
 
-def make_model(preset="course", *, num_classes=None, seed=0, **overrides):
+def make_diffusion(preset="course", *, num_classes=None, seed=0, **settings):
     """Builds and compiles a `DiffusionModel` from `PRESETS[preset]` (with overrides).
 
     The optimizer is Adam with a linear warm-up of `warmup_steps` to `learning_rate`.
@@ -1120,10 +1122,10 @@ def make_model(preset="course", *, num_classes=None, seed=0, **overrides):
     """
     if preset not in PRESETS:
         raise ValueError(f"Expected a preset in {sorted(PRESETS)}. Received: preset={preset!r}")
-    unknown = sorted(set(overrides) - set(PRESETS[preset]))
+    unknown = sorted(set(settings) - set(PRESETS[preset]))
     if unknown:
         raise ValueError(f"Expected settings among {sorted(PRESETS[preset])}. Received: {unknown}")
-    settings = {**PRESETS[preset], **overrides}
+    settings = {**PRESETS[preset], **settings}
     if settings["schedule"] not in SCHEDULES:
         raise ValueError(f"Expected a schedule in {SCHEDULES}. Received: schedule={settings['schedule']!r}")
     network = build_unet(widths=settings["widths"], blocks_per_level=settings["blocks_per_level"],

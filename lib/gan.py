@@ -822,22 +822,35 @@ class WGANGP(GAN):
 VARIANTS = {"dcgan": GAN, "cgan": ConditionalGAN, "wgan-gp": WGANGP}
 
 
-def make_gan(settings, *, seed=0):
+def make_gan(preset="dcgan", *, seed=0, **settings):
     """Builds and compiles the GAN that a preset describes.
 
+    The same call as `vae.make_vae` and `diffusion.make_diffusion`:
+    `make_gan("cgan", seed=1, learning_rate=1e-4)`.
+
     Args:
-        settings: a dict with the keys of a `PRESETS` entry (e.g.
-            `PRESETS["dcgan"]`, perhaps with some values changed).
+        preset: a key of `PRESETS`, or a whole settings dict with the keys of a
+            `PRESETS` entry (e.g. a run's recorded settings).
         seed: seed of the training randomness (the initial weights come from
             Keras' global seed: call `keras.utils.set_random_seed` first).
+        **settings: values that replace the preset's (keys of a `PRESETS` entry).
 
     Returns:
         A compiled `GAN`, `ConditionalGAN` or `WGANGP` (Adam for both networks
         with the preset's learning rate and betas).
 
     Raises:
-        ValueError: for an unknown variant or bad settings.
+        ValueError: for an unknown preset, an unknown setting, an unknown
+            variant or bad settings.
     """
+    if isinstance(preset, str):
+        if preset not in PRESETS:
+            raise ValueError(f"Expected a preset in {sorted(PRESETS)}. Received: {preset!r}")
+        preset = PRESETS[preset]
+    unknown = sorted(set(settings) - set(PRESETS["dcgan"]) - {"gradient_penalty_weight"})
+    if unknown:
+        raise ValueError(f"Expected settings among {sorted(PRESETS['wgan-gp'])}. Received unknown: {unknown}")
+    settings = {**preset, **settings}
     variant = settings.get("variant")
     if variant not in VARIANTS:
         raise ValueError(f"Expected settings['variant'] in {sorted(VARIANTS)}. Received: {variant!r}")

@@ -163,6 +163,8 @@ def stateless_seed(seed, purpose, step, repeat=0):
     Returns:
         An int64 tensor of shape (2,) for `tf.random.stateless_*`.
     """
+    if purpose not in SEED_PURPOSES:
+        raise ValueError(f"Expected a purpose in {sorted(SEED_PURPOSES)}. Received: purpose={purpose!r}")
     base = tf.constant([int(seed), 0], tf.int64)
     folded = tf.random.experimental.stateless_fold_in(base, SEED_PURPOSES[purpose])
     folded = tf.random.experimental.stateless_fold_in(folded, tf.cast(step, tf.int64))

@@ -15,7 +15,7 @@ from tests.distributed import run_with_two_cpus
 def tiny_model(num_classes=None, seed=0, **overrides):
     keras.utils.set_random_seed(0)
     settings = {"timesteps": 50, **overrides}
-    return diffusion.make_model("tiny", num_classes=num_classes, seed=seed, **settings)
+    return diffusion.make_diffusion("tiny", num_classes=num_classes, seed=seed, **settings)
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +86,9 @@ def test_bad_schedules_are_refused(kwargs, message):
 
 def test_an_unknown_schedule_is_refused_by_the_model_builder():
     with pytest.raises(ValueError, match="Expected a schedule in"):
-        diffusion.make_model("tiny", schedule="quadratic")
+        diffusion.make_diffusion("tiny", schedule="quadratic")
     with pytest.raises(ValueError, match="Expected settings among"):
-        diffusion.make_model("tiny", shedule="cosine")
+        diffusion.make_diffusion("tiny", shedule="cosine")
 
 
 # ----------------------------------------------------------------------------
@@ -323,7 +323,7 @@ def test_a_distributed_step_equals_a_single_device_step():
         def make(scope):
             keras.utils.set_random_seed(0)
             with scope:
-                return diffusion.make_model("tiny", num_classes=10, seed=5, timesteps=50, label_dropout=0.5)
+                return diffusion.make_diffusion("tiny", num_classes=10, seed=5, timesteps=50, label_dropout=0.5)
 
         images = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype("float32")
         labels = (np.arange(8) % 10).astype("int32")

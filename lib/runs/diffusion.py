@@ -126,7 +126,7 @@ def settings_for(kind, args=None):
 def build_model(settings, *, seed=0):
     """Builds and compiles the `DiffusionModel` that a settings dict (see `settings_for`) describes."""
     model_settings = {name: settings[name] for name in diffusion.PRESETS[settings["preset"]]}
-    return diffusion.make_model(settings["preset"], num_classes=settings["num_classes"], seed=seed, **model_settings)
+    return diffusion.make_diffusion(settings["preset"], num_classes=settings["num_classes"], seed=seed, **model_settings)
 
 
 def _load_data(settings, verbose=True):
