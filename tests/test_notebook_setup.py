@@ -95,3 +95,16 @@ def test_update_notebook_is_idempotent_and_moves_an_old_setup_into_its_own_cell(
     assert "".join(cells[2]["source"]) == set_repository.setup_cell("https://github.com/ana/course", "main")
     assert "".join(cells[3]["source"]) == "import numpy as np\n"
     assert not set_repository.update_notebook(path, "https://github.com/ana/course", "main")
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda path: path.stem)
+def test_every_notebook_carries_the_current_setup_cell_buttons_and_quick_mode(notebook):
+    url, branch = set_repository.read_address()
+    cells = json.loads(notebook.read_text())["cells"]
+    code = [cell for cell in cells if cell["cell_type"] == "code"]
+    assert "".join(code[0]["source"]).strip() == set_repository.setup_cell(url, branch).strip(), (
+        f"{notebook.name}: its setup cell is not the current one; run python scripts/set_repository.py")
+    assert "".join(cells[1]["source"]).strip() == set_repository.buttons_cell(url, branch, notebook.name).strip()
+    parameters = next(cell for cell in code if "parameters" in cell.get("metadata", {}).get("tags", []))
+    assert "".join(parameters["source"]).startswith("QUICK = mode.quick_mode()"), (
+        f"{notebook.name}: quick or full mode comes from lib.mode.quick_mode()")
