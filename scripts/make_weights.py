@@ -88,6 +88,8 @@ def main(argv=None):
     shipped.save(temporary)
     reloaded = keras.saving.load_model(temporary, compile=False, safe_mode=True)  # must load in safe mode
     quality = pretrained.measure(args.name, reloaded, seed=0)
+    check = entry.get("check")  # a cheaper measure the tests repeat (fewer samples)
+    check_quality = pretrained.measure(args.name, reloaded, seed=0, **check) if check else None
     os.replace(temporary, path)
 
     history = [json.loads(line) for line in (run_dir / training.HISTORY_FILE).read_text().splitlines() if line]
@@ -103,6 +105,7 @@ def main(argv=None):
         "date": datetime.date.today().isoformat(),
         "settings": run["config"],
         "quality": quality,
+        **({"check": check, "check_quality": check_quality} if check else {}),
         "measure": entry["measure"],
         "megabytes": round(path.stat().st_size / 2**20, 2),
     }
