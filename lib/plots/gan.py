@@ -92,7 +92,8 @@ def plot_scores(scores, floor=None, metrics=("fid", "kid"), title="Sample qualit
     for axis, metric in zip(axes[0], metrics):
         values = [scores[name][metric] for name in names]
         errors = [scores[name].get(f"{metric}_std", 0.0) for name in names]
-        bars = axis.bar(names, values, yerr=errors if any(errors) else None, capsize=4,
+        labels = [name.replace(" ", "\n", 1) for name in names]  # "conditional\nGAN": names do not overlap
+        bars = axis.bar(labels, values, yerr=errors if any(errors) else None, capsize=4,
                         color=[colors[i % len(colors)] for i in range(len(names))])
         axis.bar_label(bars, fmt="%.3g", fontsize=8)
         if floor is not None and metric in floor:
