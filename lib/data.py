@@ -98,7 +98,7 @@ def load_digits(name="mnist", *, offline=None, seed=0, verbose=True):
     """
     if name not in DATASETS:
         raise ValueError(f"Expected a dataset in {DATASETS}. Received: name={name!r}")
-    if offline not in (None, True, False):
+    if offline is not None and not isinstance(offline, bool):  # not `in (None, True, False)`: 1 == True
         raise ValueError(f"Expected offline to be None, True or False. Received: {offline!r}")
 
     download_error = None
