@@ -30,7 +30,7 @@ import keras
 import numpy as np
 
 # Imported so that Keras knows the course's registered classes when a .keras file loads.
-from lib import gan, style_transfer, vae  # noqa: F401
+from lib import diffusion, gan, style_transfer, vae  # noqa: F401
 
 WEIGHTS_DIR = pathlib.Path(__file__).resolve().parent.parent / "data" / "weights"
 
@@ -43,7 +43,53 @@ WEIGHTS_DIR = pathlib.Path(__file__).resolve().parent.parent / "data" / "weights
 #   headline:   the quality numbers named in the line printed when it is loaded
 #   what:       a few words for that line
 #   notebooks:  the notebooks that load it
+#   check:      (optional) options for a cheaper measure that make_weights also
+#               records ("check_quality") and the tests repeat, e.g. fewer samples
 SHIPPED = {}
+
+# The GAN chapter (notebooks 01-03): whole models (both networks and the averaged
+# generator), without optimizer state; measured on 1,000 samples against the
+# 1,000 offline held-out digits.
+SHIPPED.update({
+    "dcgan": {
+        "kind": "dcgan", "train_args": ["--epochs", "60", "--offline"], "export": None,
+        "measure": "lib.metrics:generator_quality", "tolerance": 0.02, "headline": ("fid", "confidently_read"),
+        "what": "DCGAN (averaged generator, raw generator and discriminator)",
+        "notebooks": ("01_dcgan", "03_wgan_gp_and_measuring_gans"),
+    },
+    "cgan": {
+        "kind": "cgan", "train_args": ["--epochs", "60", "--offline"], "export": None,
+        "measure": "lib.metrics:generator_quality", "tolerance": 0.02,
+        "headline": ("fid", "confidently_read", "label_accuracy"),
+        "what": "conditional GAN (averaged generator, raw generator and discriminator)",
+        "notebooks": ("02_conditional_gan", "03_wgan_gp_and_measuring_gans"),
+    },
+    "wgan_gp": {
+        "kind": "wgan-gp", "train_args": ["--epochs", "30", "--offline"], "export": None,
+        "measure": "lib.metrics:generator_quality", "tolerance": 0.02, "headline": ("fid", "confidently_read"),
+        "what": "WGAN-GP (averaged generator, raw generator and critic)",
+        "notebooks": ("03_wgan_gp_and_measuring_gans",),
+    },
+})
+
+# The VAE chapter (notebooks 05, 06; notebook 11 ranks "vae" by FID): whole models
+# (encoder and decoder), without optimizer state; measured on the first 500
+# offline held-out digits binarised once (nats, IWAE with k = 100) and on 1,000
+# samples read by the course's classifier (lib.runs.vae.measure).
+SHIPPED.update({
+    "vae": {
+        "kind": "vae", "train_args": ["--epochs", "200", "--offline"], "export": None,
+        "measure": "lib.runs.vae:measure", "tolerance": 0.02, "headline": ("nll_nats", "fid"),
+        "what": "VAE (the vae preset: encoder and decoder)",
+        "notebooks": ("05_conv_vae_iwae_beta", "11_ddim_and_guidance"),
+    },
+    "cvae": {
+        "kind": "cvae", "train_args": ["--epochs", "100", "--offline"], "export": None,
+        "measure": "lib.runs.vae:measure", "tolerance": 0.02, "headline": ("nll_nats", "label_accuracy"),
+        "what": "conditional VAE (the cvae preset: encoder and decoder)",
+        "notebooks": ("06_conditional_vae",),
+    },
+})
 
 # The style-transfer chapter (notebooks 08, 09): the networks stylising needs (the
 # fast-style transformation network, the AdaIN decoder), trained offline with
@@ -62,6 +108,28 @@ SHIPPED.update({
         "headline": ("structure", "color_progress"),
         "what": "AdaIN decoder (Huang & Belongie; random VGG19 encoder, seed 0)",
         "notebooks": ("09_adain_arbitrary_style",),
+    },
+})
+
+# The diffusion chapter (notebooks 10, 11): the sampling network only (the EMA
+# weights, `DiffusionModel.export_for_sampling`), without optimizer state;
+# measured on 1,000 DDIM samples (50 steps; 25 for the guided conditional model,
+# which calls the network twice per step) against the 1,000 offline held-out digits.
+SHIPPED.update({
+    "ddpm": {
+        "kind": "ddpm", "train_args": ["--epochs", "150", "--offline"], "export": "export_for_sampling",
+        "check": {"num_images": 250},
+        "measure": "lib.runs.diffusion:measure", "tolerance": 0.02, "headline": ("fid", "confidently_read"),
+        "what": "DDPM (U-Net with EMA weights, v-prediction, cosine schedule)",
+        "notebooks": ("10_ddpm_from_scratch", "11_ddim_and_guidance"),
+    },
+    "ddpm_cond": {
+        "kind": "ddpm-cond", "train_args": ["--epochs", "100", "--offline"], "export": "export_for_sampling",
+        "check": {"num_images": 250},
+        "measure": "lib.runs.diffusion:measure", "tolerance": 0.02,
+        "headline": ("fid", "confidently_read", "label_accuracy"),
+        "what": "class-conditional DDPM for classifier-free guidance (EMA weights, guidance 2 by default)",
+        "notebooks": ("11_ddim_and_guidance",),
     },
 })
 
@@ -192,12 +260,44 @@ def load_into(name, model, *, verbose=True):
     return model
 
 
-def measure(name, model=None, *, seed=0):
+def measure(name, model=None, *, seed=0, **options):
     """Measures shipped weights (or `model`) with the function its entry names.
+
+    Args:
+        name: a key of `SHIPPED`.
+        model: the model to measure (default: the shipped file).
+        seed: the measure's seed.
+        **options: passed to the measure (e.g. the entry's "check" options, a
+            cheaper measurement that the tests repeat: `num_images=250`).
 
     Returns:
         The measure's dict (FID/KID, nats or style measures; see `SHIPPED`).
     """
     module_name, function_name = _entry(name)["measure"].split(":")
     function = getattr(importlib.import_module(module_name), function_name)
-    return function(load(name, verbose=False) if model is None else model, seed=seed)
+    return function(load(name, verbose=False) if model is None else model, seed=seed, **options)
+
+
+def _quality_text(name, quality):
+    """The headline measures of a record, in words a reader knows."""
+    words = {"fid": "FID {:.1f}", "confidently_read": "{:.0%} confidently read", "label_accuracy": "{:.0%} of the asked-for digit",
+             "nll_nats": "-log p(x) {:.1f} nats", "structure": "structure {:.2f}", "color_progress": "colour progress {:.2f}"}
+    keys = [key for key in _entry(name).get("headline", ()) if key in quality]
+    if "structure" in quality:  # the style networks: both measures, whatever the headline
+        keys = ["structure", "color_progress"]
+    text = [words[key].format(quality[key]) if key in words else f"{key} {quality[key]:.3g}" for key in keys]
+    if "classes_present" in quality:
+        text.append(f"{quality['classes_present']} classes")
+    return ", ".join(text)
+
+
+def readme_table():
+    """The table of shipped weights in data/README.md, from the records (Markdown)."""
+    lines = ["| Name | What | Made by | Training | Size | Quality |", "|---|---|---|---|---:|---|"]
+    for name in SHIPPED:
+        made = record(name)
+        lines.append(
+            f"| `{name}` | {_entry(name)['what']} | `{make_command(name)}` = `{train_command(name)}` "
+            f"| {made['training_seconds'] / 60:.0f} min, {made['machine']}, {made['date']} "
+            f"| {made['megabytes']:.1f} MB | {_quality_text(name, made['quality'])} |")
+    return "\n".join(lines)
