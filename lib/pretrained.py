@@ -103,7 +103,7 @@ SHIPPED.update({
         "notebooks": ("08_fast_style_transfer",),
     },
     "adain": {
-        "kind": "adain", "train_args": ["--weights", "random", "--epochs", "20"],
+        "kind": "adain", "train_args": ["--weights", "random", "--epochs", "50"],
         "export": "decoder", "measure": "lib.runs.style:measure_adain", "tolerance": 0.02,
         "headline": ("structure", "color_progress"),
         "what": "AdaIN decoder (Huang & Belongie; random VGG19 encoder, seed 0)",
