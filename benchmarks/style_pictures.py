@@ -78,7 +78,9 @@ def fast():
 def adain():
     started = time.perf_counter()
     decoder = pretrained.load("adain")
-    encoder = st.build_vgg_feature_extractor(st.ADAIN_LAYERS, weights="random", seed=0)
+    # the random VGG19 (seed 0) it was trained with, up to the layer it inverts (relu3_1)
+    encoder = st.build_vgg_feature_extractor(st.adain_style_layers(st.decoder_encoder_layer(decoder)),
+                                             weights="random", seed=0)
     stylizer = st.AdaINStylizer(encoder, decoder)
     content = images.load_image(runs.HELD_OUT_CONTENT, max_side=256)
     style_names = ("immunohistochemistry", "hubble_deep_field", "brick")

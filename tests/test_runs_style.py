@@ -187,7 +187,9 @@ def test_train_adain_and_stylize_with_any_style(tmp_path):
     assert runs.sample(run_dir, 2).shape == (2, 64, 64, 3)
     settings = json.loads((run_dir / "run.json").read_text())["config"]
     assert settings["decoder_feature_scale"] > 10.0  # random weights on 0-255 inputs
-    assert len(settings["style_layer_weights"]) == len(st.ADAIN_LAYERS) and settings["content_layer_weight"] > 0
+    assert settings["encoder_layer"] == st.ADAIN_ENCODER_LAYERS["random"]  # from the table, for random weights
+    assert len(settings["style_layer_weights"]) == len(st.adain_style_layers(settings["encoder_layer"]))
+    assert settings["content_layer_weight"] > 0
     decoder = keras.saving.load_model(run_dir / "adain_decoder.keras", safe_mode=True)
     assert decoder.get_layer("decoder_feature_scale").scale == pytest.approx(1.0 / settings["decoder_feature_scale"])
     scores = runs.measure_adain(decoder, styles=("brick",), size=64)
@@ -205,3 +207,20 @@ def test_settings_come_from_the_presets_and_are_checked():
         runs.settings_for("fast-style", {"style_weight": -2.0})
     with pytest.raises(ValueError, match="adain runs do not use"):
         runs.settings_for("adain", {"style": "brick"})
+    assert runs.settings_for("adain")["encoder_layer"] is None  # filled in from the VGG19 weights by train
+    assert runs.settings_for("adain", {"encoder_layer": "block4_conv1"})["encoder_layer"] == "block4_conv1"
+    with pytest.raises(ValueError, match="encoder_layer"):
+        runs.settings_for("adain", {"encoder_layer": "block4_conv2"})
+
+
+def test_an_adain_run_can_choose_its_encoder_layer_and_old_runs_keep_relu4_1(tmp_path):
+    run_dir = tmp_path / "adain4"
+    runs.train("adain", run_dir, epochs=1, progress=False, verbose=False,
+               args=dict(weights="random", crop_size=32, batch_size=2, steps_per_epoch=1, decoder_width=0.125,
+                         encoder_layer="block4_conv1"))
+    model, run = runs.load(run_dir, verbose=False)
+    assert model.encoder_layer == "block4_conv1" and len(run["config"]["style_layer_weights"]) == 4
+    assert st.decoder_encoder_layer(model.decoder) == "block4_conv1"
+    # a run.json written before the setting existed: relu4_1, the only layer there was
+    settings = {key: value for key, value in run["config"].items() if key != "encoder_layer"}
+    assert runs.build_model(settings, verbose=False).encoder_layer == "block4_conv1"

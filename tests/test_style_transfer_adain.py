@@ -213,3 +213,63 @@ def test_a_distributed_adain_step_equals_a_single_device_step():
     assert gap < 1e-4 * moved, (gap, moved)
     single_loss, distributed_loss = map(float, values["loss"].split())
     assert distributed_loss == pytest.approx(single_loss, rel=1e-4)
+
+
+def test_the_decoder_mirrors_vgg19_from_the_encoder_layer():
+    deep = st.build_adain_decoder(width=0.125)  # relu4_1, Huang & Belongie's layer
+    assert [layer.name for layer in deep.layers if isinstance(layer, keras.layers.Conv2D)] == [
+        "decoder_block4_conv1", "decoder_block3_conv4", "decoder_block3_conv3", "decoder_block3_conv2",
+        "decoder_block3_conv1", "decoder_block2_conv2", "decoder_block2_conv1", "decoder_block1_conv2",
+        "decoder_block1_conv1"]
+    shallow = st.build_adain_decoder(width=0.125, encoder_layer="block3_conv1")  # relu3_1: two poolings
+    assert [layer.name for layer in shallow.layers if isinstance(layer, keras.layers.Conv2D)] == [
+        "decoder_block3_conv1", "decoder_block2_conv2", "decoder_block2_conv1", "decoder_block1_conv2",
+        "decoder_block1_conv1"]
+    assert shallow(np.zeros((1, 8, 8, 256), "float32")).shape == (1, 32, 32, 3)
+    assert deep(np.zeros((1, 4, 4, 512), "float32")).shape == (1, 32, 32, 3)
+    assert st.decoder_encoder_layer(deep) == "block4_conv1"
+    assert st.decoder_encoder_layer(shallow) == "block3_conv1"
+    assert st.adain_style_layers("block3_conv1") == ("block1_conv1", "block2_conv1", "block3_conv1")
+    assert st.adain_style_layers() == st.ADAIN_LAYERS
+    for bad in ("block4_conv2", "block5_conv1", "relu3_1"):
+        with pytest.raises(ValueError, match="encoder_layer"):
+            st.build_adain_decoder(width=0.125, encoder_layer=bad)
+
+
+def test_the_encoder_layer_comes_from_one_table_per_weight_source():
+    assert st.ADAIN_ENCODER_LAYERS["imagenet"] == "block4_conv1"  # Huang & Belongie's relu4_1
+    assert st.adain_encoder_layer("imagenet") == st.adain_encoder_layer("/some/vgg19.h5") == "block4_conv1"
+    assert st.adain_encoder_layer("random") == st.ADAIN_ENCODER_LAYERS["random"]
+    assert st.ADAIN_ENCODER_LAYERS["random"] in st.ADAIN_LAYERS
+
+
+def test_a_shallow_decoder_trains_and_stylises_with_its_own_layers(encoder, tmp_path):
+    shallow_encoder = st.build_vgg_feature_extractor(st.adain_style_layers("block3_conv1"), weights="random", seed=0)
+    content, style = np.stack([_image(40), _image(41)]), np.stack([_image(42), _image(43)])
+    content_weight, style_weights = st.adain_layer_weights(shallow_encoder, content, style, balance=True,
+                                                           encoder_layer="block3_conv1")
+    assert len(style_weights) == 3
+    keras.utils.set_random_seed(0)
+    scale = st.adain_feature_scale(shallow_encoder, content, "block3_conv1")
+    assert scale == pytest.approx(float(np.asarray(shallow_encoder(content)["block3_conv1"]).std()), rel=1e-4)
+    decoder = st.build_adain_decoder(0.125, scale, "block3_conv1")
+    model = st.AdaINStyleTransfer(shallow_encoder, decoder, content_layer_weight=content_weight,
+                                  style_layer_weights=style_weights)
+    assert model.encoder_layer == "block3_conv1" and model.style_layers == st.adain_style_layers("block3_conv1")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    _, before = model.compute_losses(content, style)
+    for _ in range(3):
+        model.train_step((content, style))
+    assert float(model.compute_losses(content, style)[1]["loss"]) < float(before["loss"])
+    with pytest.raises(ValueError, match="style_layer_weights"):
+        st.AdaINStyleTransfer(shallow_encoder, decoder, style_layer_weights=[1.0] * 4)
+    model.save(tmp_path / "shallow.keras")
+    loaded = keras.saving.load_model(tmp_path / "shallow.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded((content, style)), model((content, style)), atol=1e-5)
+    # the stylizer reads the layer from the decoder; the full encoder (to relu4_1) works too
+    result = st.stylize_adain(shallow_encoder, decoder, _image(44)[:29, :21], _image(45), alpha=0.5)
+    assert result.shape == (29, 21, 3)
+    np.testing.assert_allclose(st.stylize_adain(encoder, decoder, _image(44)[:29, :21], _image(45), alpha=0.5),
+                               result, atol=1e-4)
+    with pytest.raises(ValueError, match="block3_conv1"):
+        st.AdaINStylizer(st.build_vgg_feature_extractor(["block2_conv1"], weights="random"), decoder)

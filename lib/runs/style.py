@@ -63,7 +63,8 @@ def _training_defaults(kind):
         return {**st.FAST_PRESETS["course"], "style": FAST_STYLE, "weights": "auto", "vgg_seed": 0,
                 "content_weight": None, "style_weight": None, "tv_weight": None}  # None: from LOSS_WEIGHTS
     return {**st.ADAIN_PRESETS["course"], "styles": list(ADAIN_STYLES), "weights": "auto", "vgg_seed": 0,
-            "content_weight": None, "style_weight": None}
+            "content_weight": None, "style_weight": None,
+            "encoder_layer": None}  # None: st.ADAIN_ENCODER_LAYERS for the VGG19 weights
 
 
 def _loss_weight(text):
@@ -130,6 +131,8 @@ _FLAGS = {
     "content_weight": (_loss_weight, "weight of the content loss (default: LOSS_WEIGHTS for the VGG19 weights)"),
     "style_weight": (_loss_weight, "weight of the style loss (default: LOSS_WEIGHTS for the VGG19 weights)"),
     "tv_weight": (_loss_weight, "fast-style: weight of the total variation (default: LOSS_WEIGHTS)"),
+    "encoder_layer": (str, "adain: the VGG19 layer where AdaIN acts, one of " + ", ".join(st.ADAIN_LAYERS)
+                      + " (default: lib/style_transfer/adain.py ENCODER_LAYERS for the VGG19 weights)"),
 }
 
 
@@ -175,6 +178,8 @@ def settings_for(kind, args=None):
     for key in ("content_weight", "style_weight", "tv_weight"):
         if settings.get(key) is not None:
             settings[key] = st.common.check_loss_weight(key, settings[key])
+    if settings.get("encoder_layer") is not None:
+        st.adain_style_layers(settings["encoder_layer"])  # ValueError for a layer AdaIN cannot use
     settings["load_size"] = max(settings["load_size"], settings["crop_size"])
     settings["kind"] = kind
     return settings
@@ -206,8 +211,17 @@ def make_crops(pictures, count, crop_size, seed, epoch):
     return np.clip(crops, 0.0, 1.0)
 
 
-def _extractor_layers(kind):
-    return st.FAST_CONTENT_LAYERS + st.STYLE_LAYERS if kind == "fast-style" else st.ADAIN_LAYERS
+def _extractor_layers(kind, settings=None):
+    """The VGG19 layers a run needs (an AdaIN run whose layer is not yet known: all of ADAIN_LAYERS)."""
+    if kind == "fast-style":
+        return st.FAST_CONTENT_LAYERS + st.STYLE_LAYERS
+    layer = (settings or {}).get("encoder_layer")
+    return st.adain_style_layers(layer) if layer else st.ADAIN_LAYERS
+
+
+def _encoder_layer(settings):
+    """An AdaIN run's encoder layer (runs made before the setting existed used relu4_1)."""
+    return settings.get("encoder_layer") or "block4_conv1"
 
 
 def _complete_settings(settings, extractor, used, verbose):
@@ -219,6 +233,8 @@ def _complete_settings(settings, extractor, used, verbose):
         if key in settings and settings[key] is None:
             settings[key] = defaults[key]
     settings["balance"] = defaults["balance"]
+    if kind == "adain" and settings.get("encoder_layer") is None:
+        settings["encoder_layer"] = st.adain_encoder_layer(used)
     reference = make_crops(load_training_images(TRAIN_CONTENT, settings["load_size"]), _REFERENCE_CROPS,
                            settings["crop_size"], settings["seed"], 0)
     if kind == "fast-style":
@@ -228,10 +244,11 @@ def _complete_settings(settings, extractor, used, verbose):
     else:
         styles = make_crops(load_training_images(settings["styles"], settings["load_size"]), _REFERENCE_CROPS,
                             settings["crop_size"], settings["seed"] + 1, 0)
+        layer = settings["encoder_layer"]
         settings["content_layer_weight"], settings["style_layer_weights"] = st.adain_layer_weights(
-            extractor, reference, styles, balance=settings["balance"])
-        # relu4_1's typical size (about 80 for random weights); the decoder divides by it.
-        settings["decoder_feature_scale"] = st.adain_feature_scale(extractor, reference)
+            extractor, reference, styles, balance=settings["balance"], encoder_layer=layer)
+        # The encoder layer's typical size (far from 1 with random weights); the decoder divides by it.
+        settings["decoder_feature_scale"] = st.adain_feature_scale(extractor, reference, layer)
     if verbose:
         weights = ", ".join(f"{key}={settings[key]:g}" for key in ("content_weight", "style_weight", "tv_weight")
                             if key in settings)
@@ -255,7 +272,8 @@ def build_model(settings, *, seed=0, extractor=None, verbose=True):
     """
     kind = settings["kind"]
     if extractor is None:
-        extractor, _ = resolve_weights(settings["weights"], settings["vgg_seed"], _extractor_layers(kind), verbose)
+        extractor, _ = resolve_weights(settings["weights"], settings["vgg_seed"], _extractor_layers(kind, settings),
+                                       verbose)
     keras.utils.set_random_seed(int(seed))
     if kind == "fast-style":
         style_image = images_module.load_image(settings["style"], max_side=settings["load_size"])
@@ -265,7 +283,8 @@ def build_model(settings, *, seed=0, extractor=None, verbose=True):
             tv_weight=settings["tv_weight"], content_layer_weights=settings["content_layer_weights"],
             style_layer_weights=settings["style_layer_weights"])
     elif kind == "adain":
-        decoder = st.build_adain_decoder(settings["decoder_width"], settings["decoder_feature_scale"])
+        decoder = st.build_adain_decoder(settings["decoder_width"], settings["decoder_feature_scale"],
+                                         _encoder_layer(settings))
         model = st.AdaINStyleTransfer(
             extractor, decoder, content_weight=settings["content_weight"], style_weight=settings["style_weight"],
             content_layer_weight=settings["content_layer_weight"],
@@ -313,9 +332,13 @@ def train(kind, run_dir, *, epochs=None, dataset=None, seed=0, resume=False, arg
         settings["epochs"] = int(epochs)
     contents = load_training_images(TRAIN_CONTENT, settings["load_size"])
     styles = load_training_images(settings["styles"], settings["load_size"]) if kind == "adain" else None
-    extractor, used = resolve_weights(settings["weights"], settings["vgg_seed"], _extractor_layers(kind), verbose)
+    extractor, used = resolve_weights(settings["weights"], settings["vgg_seed"], _extractor_layers(kind, settings),
+                                      verbose)
     if not resume:
         settings = _complete_settings(settings, extractor, used, verbose)
+        if kind == "adain" and tuple(extractor.output) != _extractor_layers(kind, settings):
+            # "auto" weights: now the layer is known, VGG19 stops there (same weights, fewer layers)
+            extractor = st.build_vgg_feature_extractor(_extractor_layers(kind, settings), used, settings["vgg_seed"])
         settings = training.prepare_run_dir(run_dir, kind, settings, resume=False)
     else:
         training.write_run_config(run_dir, kind, settings)  # the new epoch count
@@ -431,10 +454,12 @@ def measure_fast_style(network, *, seed=0, style=FAST_STYLE, size=256):
 def measure_adain(decoder, *, seed=0, encoder=None, styles=ADAIN_STYLES[:2], size=256):
     """The quality of an AdaIN decoder on the held-out photograph, averaged over `styles`, for `lib.pretrained`.
 
-    The encoder is the random VGG19 (seed 0) the course's decoder was trained with, unless given.
+    The encoder is the random VGG19 (seed 0) the course's decoder was trained with, up to the layer the
+    decoder inverts (`st.decoder_encoder_layer`), unless given.
     """
     del seed  # nothing is drawn at random
-    encoder = encoder or st.build_vgg_feature_extractor(st.ADAIN_LAYERS, weights="random", seed=0)
+    encoder = encoder or st.build_vgg_feature_extractor(st.adain_style_layers(st.decoder_encoder_layer(decoder)),
+                                                        weights="random", seed=0)
     stylizer = st.AdaINStylizer(encoder, decoder)
     judge = measures.build_judge()
     rows = [_scores(stylizer, HELD_OUT_CONTENT, name, size, judge) for name in styles]

@@ -68,10 +68,14 @@ from .adain import (  # noqa: F401
     AdaINStylizer,
     AdaptiveInstanceNormalization,
     adain,
+    adain_encoder_layer,
     adain_feature_scale,
     adain_layer_weights,
+    adain_style_layers,
     build_adain_decoder,
+    decoder_encoder_layer,
     stylize_adain,
 )
+from .adain import ENCODER_LAYERS as ADAIN_ENCODER_LAYERS  # noqa: F401
 from .adain import PRESETS as ADAIN_PRESETS  # noqa: F401
 from . import common, gatys, fast, adain, measures  # noqa: F401,E402

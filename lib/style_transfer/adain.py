@@ -13,15 +13,23 @@ Only the decoder D learns:
     minimise over D:  content_weight * L_content(f(D(t)), t)
                     + style_weight * sum_l w_l * L_meanstd(f_l(D(t)), f_l(s))
 
-with the mean/std style loss over relu1_1 ... relu4_1 (`common.py`).
+with the mean/std style loss over relu1_1 ... the encoder's layer (`common.py`).
+
+The encoder's layer is a setting per VGG19 weight source (`ENCODER_LAYERS`):
+relu4_1 with ImageNet weights, as in the paper; relu3_1 with the offline random
+weights, whose relu4_1 features a decoder does not learn to invert within a
+CPU's budget (benchmarks/adain_study.py). The decoder mirrors VGG19 from that
+layer down and is named after it (`decoder_encoder_layer`), so a stylizer
+knows which features a trained decoder expects.
 
 Copy this file with `common.py` into any folder and `import adain` works.
 Images are float32 RGB in [0, 1]. The training step draws nothing at random
 (the crops come from the data pipeline, seeded by epoch).
 
-Public names: `PRESETS`, `adain`, `AdaptiveInstanceNormalization`,
-`adain_feature_scale`, `build_adain_decoder`, `adain_layer_weights`,
-`AdaINStyleTransfer`, `AdaINStylizer`, `stylize_adain`.
+Public names: `PRESETS`, `ENCODER_LAYERS`, `adain_encoder_layer`,
+`adain_style_layers`, `decoder_encoder_layer`, `adain`,
+`AdaptiveInstanceNormalization`, `adain_feature_scale`, `build_adain_decoder`,
+`adain_layer_weights`, `AdaINStyleTransfer`, `AdaINStylizer`, `stylize_adain`.
 """
 
 import copy
@@ -39,15 +47,54 @@ if keras.backend.backend() != "tensorflow":
     raise ImportError(f"adain.py needs Keras' TensorFlow backend. Received: {keras.backend.backend()!r}")
 
 # Architecture and training settings by name (the loss weights are
-# common.LOSS_WEIGHTS["adain"]). "course" is sized for a CPU: a half-width
-# decoder, 128 px crops of 256 px photos; "huang_belongie" is the paper's.
+# common.LOSS_WEIGHTS["adain"], the encoder's layer ENCODER_LAYERS). "course" is
+# sized for a CPU: a half-width decoder, 128 px crops of 256 px photos, a
+# learning rate ten times the paper's for a run a hundred times shorter;
+# "huang_belongie" is the paper's.
 PRESETS = {
     "course": {"decoder_width": 0.5, "crop_size": 128, "load_size": 256, "batch_size": 4,
-               "steps_per_epoch": 50, "epochs": 20, "learning_rate": 1e-4},
+               "steps_per_epoch": 50, "epochs": 50, "learning_rate": 1e-3},
     "huang_belongie": {"decoder_width": 1.0, "crop_size": 256, "load_size": 512, "batch_size": 8,
                        "steps_per_epoch": 1000, "epochs": 160, "learning_rate": 1e-4},
 }
-ENCODER_OUTPUT = common.ADAIN_LAYERS[-1]  # "block4_conv1", relu4_1
+# The encoder's last layer (AdaIN acts there) by VGG19 weight source. ImageNet:
+# relu4_1, Huang & Belongie's choice. Random weights: relu3_1, one pooling and
+# four random convolutions fewer, which a decoder learns to invert on a CPU
+# (benchmarks/adain_study.py, 300 steps, held-out chelsea: structure of the
+# reconstruction 0.64 from relu3_1, 0.27 from relu4_1); the style loss then
+# covers relu1_1 ... relu3_1.
+ENCODER_LAYERS = {"imagenet": "block4_conv1", "random": "block3_conv1"}
+ENCODER_OUTPUT = ENCODER_LAYERS["imagenet"]  # "block4_conv1", relu4_1: the default
+_VGG19_WIDTHS = {1: 64, 2: 128, 3: 256, 4: 512}  # channels of each VGG19 block
+_VGG19_CONVS = {1: 2, 2: 2, 3: 4, 4: 4}  # convolutions of each block
+
+
+def adain_encoder_layer(weights):
+    """Returns the AdaIN layer for VGG19 `weights` ("imagenet", "random" or a weights file): `ENCODER_LAYERS`."""
+    return ENCODER_LAYERS["random" if weights == "random" else "imagenet"]
+
+
+def adain_style_layers(encoder_layer=ENCODER_OUTPUT):
+    """The style-loss layers of an encoder ending at `encoder_layer`: relu1_1 ... that layer.
+
+    Raises:
+        ValueError: unless `encoder_layer` is one of `common.ADAIN_LAYERS`.
+    """
+    if encoder_layer not in common.ADAIN_LAYERS:
+        raise ValueError(f"Expected encoder_layer in {common.ADAIN_LAYERS}. Received: encoder_layer={encoder_layer!r}")
+    return common.ADAIN_LAYERS[: common.ADAIN_LAYERS.index(encoder_layer) + 1]
+
+
+def decoder_encoder_layer(decoder):
+    """The encoder layer a `build_adain_decoder` network inverts (its first convolution is named after it)."""
+    for layer in decoder.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            name = layer.name.removeprefix("decoder_")
+            if name not in common.ADAIN_LAYERS:
+                raise ValueError(f"Expected a decoder from build_adain_decoder. Received: first convolution "
+                                 f"{layer.name!r}")
+            return name
+    raise ValueError("Expected a decoder from build_adain_decoder. Received: a network without convolutions")
 
 
 def adain(content_features, style_features, alpha=1.0, epsilon=1e-5):
@@ -113,96 +160,103 @@ class AdaptiveInstanceNormalization(keras.layers.Layer):
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
-def _check_encoder(encoder):
-    """Raises ValueError unless `encoder` returns a dict holding "block4_conv1" (relu4_1)."""
+def _check_encoder(encoder, encoder_layer=ENCODER_OUTPUT):
+    """Raises ValueError unless `encoder` returns a dict holding `adain_style_layers(encoder_layer)`."""
     outputs = getattr(encoder, "output", None)
-    if not (isinstance(outputs, dict) and ENCODER_OUTPUT in outputs):
+    needed = adain_style_layers(encoder_layer)
+    if not (isinstance(outputs, dict) and all(name in outputs for name in needed)):
         received = sorted(outputs) if isinstance(outputs, dict) else outputs
-        raise ValueError(f"Expected an encoder from build_vgg_feature_extractor returning {{{ENCODER_OUTPUT!r}: ...}}. "
+        raise ValueError(f"Expected an encoder from build_vgg_feature_extractor returning {list(needed)}. "
                          f"Received outputs: {received}")
 
 
-def adain_feature_scale(encoder, images):
-    """The typical size of the encoder's relu4_1 features: the decoder divides by it.
+def adain_feature_scale(encoder, images, encoder_layer=ENCODER_OUTPUT):
+    """The typical size of the encoder's features at `encoder_layer`: the decoder divides by it.
 
     Formula:
-        scale = std over all images, positions and channels of f(images)["block4_conv1"]
+        scale = std over all images, positions and channels of f(images)[encoder_layer]
 
-    relu4_1 features are far from unit scale (random He-normal VGG19 weights on
-    0-255 inputs give a standard deviation of 80-95), so an undivided decoder
+    relu3_1 and relu4_1 features are far from unit scale (random He-normal VGG19
+    weights on 0-255 inputs give a standard deviation of 80-95), so an undivided decoder
     starts with outputs about 100 times too large and Adam spends its first
     hundreds of steps shrinking them (measured on the 2-core CPU, one
     photograph, 250 Adam steps: content loss 510 with the division, 1,812
     without).
 
     Args:
-        encoder: `common.build_vgg_feature_extractor` returning {"block4_conv1": ...}.
+        encoder: `common.build_vgg_feature_extractor` returning `adain_style_layers(encoder_layer)`.
         images: float RGB in [0, 1], (batch, height, width, 3) or (height, width, 3).
+        encoder_layer: the AdaIN layer (`ENCODER_LAYERS`).
 
     Returns:
         Python float > 0.
 
     Raises:
-        ValueError: for an encoder without "block4_conv1" or all-zero features.
+        ValueError: for an encoder without `encoder_layer` or all-zero features.
     """
-    _check_encoder(encoder)
-    features = encoder(common.as_image_batch(images, "images"))[ENCODER_OUTPUT]  # (batch, H/8, W/8, 512)
+    _check_encoder(encoder, encoder_layer)
+    features = encoder(common.as_image_batch(images, "images"))[encoder_layer]  # (batch, h, w, channels)
     scale = float(tf.math.reduce_std(features))
     if not scale > 0.0:
         raise ValueError(f"Expected features with a standard deviation > 0. Received: {scale}")
     return scale
 
 
-def build_adain_decoder(width=1.0, feature_scale=1.0, name="adain_decoder"):
-    """Builds AdaIN's decoder: VGG19 up to block4_conv1, mirrored, with nearest upsampling.
+def build_adain_decoder(width=1.0, feature_scale=1.0, encoder_layer=ENCODER_OUTPUT, name="adain_decoder"):
+    """Builds AdaIN's decoder: VGG19 up to `encoder_layer`, mirrored, with nearest upsampling.
 
-    (batch, H/8, W/8, 512) features -> (batch, H, W, 3) image (linear output;
-    clip for display). Layer names mirror VGG19's ("decoder_block3_conv4"
-    undoes "block3_conv4"). Huang & Belongie's decoder is width=1.0; smaller
-    widths scale every channel count (not the 512 input) for CPUs. The first
+    For relu4_1 (the default): (batch, H/8, W/8, 512) features -> (batch, H, W, 3)
+    image (linear output; clip for display); for relu3_1: (batch, H/4, W/4, 256)
+    -> (batch, H, W, 3). Layer names mirror VGG19's ("decoder_block3_conv4"
+    undoes "block3_conv4"), so the first convolution names the encoder layer
+    (`decoder_encoder_layer`). Huang & Belongie's decoder is width=1.0; smaller
+    widths scale every channel count (not the input) for CPUs. The first
     layer divides the features by `feature_scale` (`adain_feature_scale`).
 
     Args:
         width: float in (0, 1], channel multiplier.
         feature_scale: float > 0, the typical size of the input features.
+        encoder_layer: one of `common.ADAIN_LAYERS` (relu1_1 ... relu4_1).
         name: the model's name.
 
     Returns:
         keras.Model.
 
     Raises:
-        ValueError: if width is not in (0, 1] or feature_scale is not a finite number > 0.
+        ValueError: if width is not in (0, 1], feature_scale is not a finite
+            number > 0, or encoder_layer is not one of `common.ADAIN_LAYERS`.
     """
     if not 0.0 < width <= 1.0:
         raise ValueError(f"Expected width in (0, 1]. Received: width={width}")
     is_number = isinstance(feature_scale, (int, float, np.floating)) and not isinstance(feature_scale, bool)
     if not (is_number and 0.0 < feature_scale < np.inf):  # NaN fails both comparisons
         raise ValueError(f"Expected a finite feature_scale > 0. Received: feature_scale={feature_scale!r}")
+    top_block = int(adain_style_layers(encoder_layer)[-1][len("block")])  # checks the name; 4 for block4_conv1
 
     def channels(count):
         return max(8, int(round(count * width)))
 
-    def conv(x, count, layer_name):
-        return keras.layers.Conv2D(count, 3, padding="same", activation="relu", name=f"decoder_{layer_name}")(x)
-
-    inputs = keras.Input((None, None, 512), name="features")  # (batch, H/8, W/8, 512)
+    inputs = keras.Input((None, None, _VGG19_WIDTHS[top_block]), name="features")  # (batch, h, w, C)
     # A fixed division (Rescaling has no weights and is safe to load, unlike a Lambda).
     x = keras.layers.Rescaling(1.0 / float(feature_scale), name="decoder_feature_scale")(inputs)
-    x = conv(x, channels(256), "block4_conv1")  # (batch, H/8, W/8, 256w)
-    x = keras.layers.UpSampling2D(2, interpolation="nearest", name="decoder_block3_upsample")(x)
-    for layer_name in ("block3_conv4", "block3_conv3", "block3_conv2"):
-        x = conv(x, channels(256), layer_name)  # (batch, H/4, W/4, 256w)
-    x = conv(x, channels(128), "block3_conv1")
-    x = keras.layers.UpSampling2D(2, interpolation="nearest", name="decoder_block2_upsample")(x)
-    x = conv(x, channels(128), "block2_conv2")  # (batch, H/2, W/2, 128w)
-    x = conv(x, channels(64), "block2_conv1")
-    x = keras.layers.UpSampling2D(2, interpolation="nearest", name="decoder_block1_upsample")(x)
-    x = conv(x, channels(64), "block1_conv2")  # (batch, H, W, 64w)
-    outputs = keras.layers.Conv2D(3, 3, padding="same", name="decoder_block1_conv1")(x)  # (batch, H, W, 3)
-    return keras.Model(inputs, outputs, name=name)
+    for block in range(top_block, 0, -1):
+        # The encoder ends at conv1 of its top block; lower blocks are undone from their last conv.
+        for conv in range(1 if block == top_block else _VGG19_CONVS[block], 0, -1):
+            layer_name = f"decoder_block{block}_conv{conv}"
+            if conv > 1:  # keeps the block's width
+                x = keras.layers.Conv2D(channels(_VGG19_WIDTHS[block]), 3, padding="same", activation="relu",
+                                        name=layer_name)(x)
+            elif block > 1:  # back to the width of the block below, then up to its resolution
+                x = keras.layers.Conv2D(channels(_VGG19_WIDTHS[block - 1]), 3, padding="same", activation="relu",
+                                        name=layer_name)(x)
+                x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"decoder_block{block - 1}_upsample")(x)
+            else:  # block1_conv1 undone: the RGB image, linear
+                x = keras.layers.Conv2D(3, 3, padding="same", name=layer_name)(x)  # (batch, H, W, 3)
+    return keras.Model(inputs, x, name=name)
 
 
-def adain_layer_weights(encoder, content_images, style_images, *, balance, epsilon=1e-5):
+def adain_layer_weights(encoder, content_images, style_images, *, balance, encoder_layer=ENCODER_OUTPUT,
+                        epsilon=1e-5):
     """Per-layer loss weights of the AdaIN decoder's training.
 
     With `balance` (random VGG19 weights) the reference is the photographs
@@ -212,22 +266,23 @@ def adain_layer_weights(encoder, content_images, style_images, *, balance, epsil
     in Huang & Belongie.
 
     Args:
-        encoder: `common.build_vgg_feature_extractor(common.ADAIN_LAYERS, ...)`.
+        encoder: `common.build_vgg_feature_extractor(adain_style_layers(encoder_layer), ...)`.
         content_images, style_images: float arrays (batch, H, W, 3) in [0, 1].
         balance: bool.
+        encoder_layer: the AdaIN layer (`ENCODER_LAYERS`); the style layers end there.
         epsilon: float > 0.
 
     Returns:
         (content_weight_scale, style_layer_weights): a float and a list of floats.
     """
-    layers = common.ADAIN_LAYERS
+    layers = adain_style_layers(encoder_layer)
     if not balance:
         return 1.0, [1.0] * len(layers)
     content = encoder(common.as_image_batch(content_images, "content_images"))
     style = encoder(common.as_image_batch(style_images, "style_images"))
     losses = common.mean_std_layer_losses([content[name] for name in layers], [style[name] for name in layers],
                                           epsilon)
-    target = adain(content[ENCODER_OUTPUT], style[ENCODER_OUTPUT], epsilon=epsilon)
+    target = adain(content[encoder_layer], style[encoder_layer], epsilon=epsilon)
     return common.content_layer_weights([target])[0], common.balanced_layer_weights(losses)
 
 
@@ -238,11 +293,12 @@ class AdaINStyleTransfer(keras.Model):
     call([content_images, style_images], alpha=1.0) stylises. `train_step`
     takes a (content_images, style_images) batch: decoder output
     g = D(AdaIN(f(c), f(s))), content loss against the AdaIN target t, style
-    loss `common.mean_std_style_loss` over relu1_1 ... relu4_1. Ship
-    `model.decoder`, which is all that stylising needs besides VGG19.
+    loss `common.mean_std_style_loss` over relu1_1 ... the encoder layer (the
+    one the decoder inverts, `decoder_encoder_layer`). Ship `model.decoder`,
+    which is all that stylising needs besides VGG19.
 
     Args:
-        encoder: `common.build_vgg_feature_extractor(common.ADAIN_LAYERS)`.
+        encoder: `common.build_vgg_feature_extractor(adain_style_layers(encoder_layer))`.
         decoder: from `build_adain_decoder`.
         content_weight, style_weight: floats >= 0 (`common.loss_weights("adain", ...)`).
         content_layer_weight: float >= 0 multiplying the content term
@@ -255,13 +311,15 @@ class AdaINStyleTransfer(keras.Model):
     def __init__(self, encoder, decoder, *, content_weight=1.0, style_weight=1.0, content_layer_weight=1.0,
                  style_layer_weights=None, epsilon=1e-5, **kwargs):
         super().__init__(**kwargs)
-        _check_encoder(encoder)
+        self.encoder_layer = decoder_encoder_layer(decoder)
+        self.style_layers = adain_style_layers(self.encoder_layer)
+        _check_encoder(encoder, self.encoder_layer)
         self.encoder = encoder
         self.decoder = decoder
         self.content_weight = common.check_loss_weight("content_weight", content_weight)
         self.style_weight = common.check_loss_weight("style_weight", style_weight)
         self.content_layer_weight = common.check_loss_weight("content_layer_weight", content_layer_weight)
-        count = len(common.ADAIN_LAYERS)
+        count = len(self.style_layers)
         self.style_layer_weights = [float(w) for w in (style_layer_weights or [1.0] * count)]
         if len(self.style_layer_weights) != count or not all(0.0 <= w < np.inf for w in self.style_layer_weights):
             raise ValueError(f"Expected {count} finite style_layer_weights >= 0. "
@@ -291,20 +349,20 @@ class AdaINStyleTransfer(keras.Model):
 
     def call(self, inputs, alpha=1.0, training=False):
         content_images, style_images = inputs
-        target = self.adain_layer([self.encoder(content_images)[ENCODER_OUTPUT],
-                                   self.encoder(style_images)[ENCODER_OUTPUT]], alpha=alpha)
+        target = self.adain_layer([self.encoder(content_images)[self.encoder_layer],
+                                   self.encoder(style_images)[self.encoder_layer]], alpha=alpha)
         return self.decoder(target, training=training)
 
     def compute_losses(self, content_images, style_images, training=False):
         """Returns (decoded images, dict of "loss" and the unweighted terms)."""
-        content_features = self.encoder(content_images)[ENCODER_OUTPUT]  # (batch, H/8, W/8, 512)
+        content_features = self.encoder(content_images)[self.encoder_layer]  # (batch, H/8, W/8, 512) for relu4_1
         style_features = self.encoder(style_images)
-        target = self.adain_layer([content_features, style_features[ENCODER_OUTPUT]])
+        target = self.adain_layer([content_features, style_features[self.encoder_layer]])
         decoded = self.decoder(target, training=training)  # (batch, H, W, 3)
         decoded_features = self.encoder(decoded)
-        layers = common.ADAIN_LAYERS
+        layers = self.style_layers
         terms = {
-            "content_loss": common.content_loss(decoded_features[ENCODER_OUTPUT], target,
+            "content_loss": common.content_loss(decoded_features[self.encoder_layer], target,
                                                 [self.content_layer_weight]),
             "style_loss": common.mean_std_style_loss([decoded_features[name] for name in layers],
                                                      [style_features[name] for name in layers],
@@ -346,11 +404,11 @@ class AdaINStylizer:
     """Stylises images with a trained AdaIN decoder: encode a style once, reuse it.
 
     AdaIN keeps only the per-channel mean and standard deviation of the style's
-    relu4_1 features, so stylising many photographs in one style needs one
+    features at the encoder layer, so stylising many photographs in one style needs one
     style encoding, not one per photograph:
 
         stylizer = AdaINStylizer(encoder, decoder)
-        style = stylizer.encode_style(style_image)        # (mean, std), each (1, 1, 1, 512)
+        style = stylizer.encode_style(style_image)        # (mean, std), each (1, 1, 1, channels)
         for photo in photos:
             result = stylizer(photo, style, alpha=0.8)    # encoder + AdaIN + decoder
 
@@ -359,19 +417,24 @@ class AdaINStylizer:
     adds XLA.
 
     Args:
-        encoder: `common.build_vgg_feature_extractor(ADAIN_LAYERS or ("block4_conv1",))`.
+        encoder: `common.build_vgg_feature_extractor` returning the decoder's
+            encoder layer (`decoder_encoder_layer`; relu4_1 by default).
         decoder: a trained `build_adain_decoder` model.
         execution: "eager", "function" or "jit".
         epsilon: float > 0 for the channel statistics.
 
     Raises:
-        ValueError: for an unknown execution or an encoder without "block4_conv1".
+        ValueError: for an unknown execution or an encoder without the decoder's layer.
     """
 
     def __init__(self, encoder, decoder, execution="function", epsilon=1e-5):
         if execution not in ("eager", "function", "jit"):
             raise ValueError(f"Expected execution 'eager', 'function' or 'jit'. Received: execution={execution!r}")
-        _check_encoder(encoder)
+        self.encoder_layer = decoder_encoder_layer(decoder)
+        outputs = getattr(encoder, "output", None)
+        if not (isinstance(outputs, dict) and self.encoder_layer in outputs):
+            raise ValueError(f"Expected an encoder returning {self.encoder_layer!r}, the layer the decoder inverts. "
+                             f"Received outputs: {sorted(outputs) if isinstance(outputs, dict) else outputs}")
         self.encoder = encoder
         self.decoder = decoder
         self.execution = execution
@@ -384,15 +447,15 @@ class AdaINStylizer:
             self._stylize = tf.function(self._stylize_batch, **options)
 
     def _statistics_of(self, style_images):
-        return common.channel_mean_std(self.encoder(style_images)[ENCODER_OUTPUT], self.epsilon)
+        return common.channel_mean_std(self.encoder(style_images)[self.encoder_layer], self.epsilon)
 
     def _stylize_batch(self, content_images, style_mean, style_std, alpha):
-        features = self.encoder(content_images)[ENCODER_OUTPUT]  # (1, H/8, W/8, 512)
+        features = self.encoder(content_images)[self.encoder_layer]  # (1, H/8, W/8, 512) for relu4_1
         target = adain(features, (style_mean, style_std), alpha=alpha, epsilon=self.epsilon)
         return self.decoder(target, training=False)  # (1, H, W, 3)
 
     def encode_style(self, style):
-        """Returns the style's (mean, std) of relu4_1 features, each (1, 1, 1, 512).
+        """Returns the style's (mean, std) at the decoder's layer, each (1, 1, 1, channels): 512 at relu4_1.
 
         Args:
             style: float array (h, w, 3) in [0, 1], any size.
@@ -432,7 +495,7 @@ def stylize_adain(encoder, decoder, content, style, alpha=1.0, epsilon=1e-5):
     or to reuse an encoded style.
 
     Args:
-        encoder: `common.build_vgg_feature_extractor(ADAIN_LAYERS or ("block4_conv1",))`.
+        encoder: `common.build_vgg_feature_extractor` returning the decoder's layer (`decoder_encoder_layer`).
         decoder: a trained `build_adain_decoder` model.
         content: float array (H, W, 3) in [0, 1], any size.
         style: float array (h, w, 3) in [0, 1], or a (mean, std) pair from
