@@ -3,7 +3,7 @@
 # end to end in quick mode and print a summary of the results.
 #   bash scripts/course.sh            # quick mode (minutes on a laptop CPU)
 #   bash scripts/course.sh --full     # full mode (use a GPU)
-# Needs only Python 3.10-3.12 (set PYTHON=python3.12 to choose one).
+# Needs Python 3.11, 3.12 or 3.13 (set PYTHON=python3.12 to choose one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

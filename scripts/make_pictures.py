@@ -4,7 +4,9 @@
     python scripts/make_pictures.py dcgan vae  # some of them
 
 For each model it writes docs/images/samples_NAME.png: 100 samples in a 10x10
-grid (seed 0), drawn with the same call for every model,
+grid (seed 0), and, when all are drawn, docs/images/samples_overview.png with
+every grid titled by its model and recorded FID. Every model samples with the
+same call,
 `model.generate(100, labels=..., seed=0)`. A conditional model gets one row
 per digit (row r asks for digit r). The diffusion models sample with DDIM in
 50 steps (the guided one with its default guidance scale).
@@ -24,6 +26,8 @@ import numpy as np  # noqa: E402
 from lib import plots, pretrained  # noqa: E402
 
 GENERATORS = ("dcgan", "cgan", "wgan_gp", "vae", "cvae", "ddpm", "ddpm_cond")
+TITLES = {"dcgan": "DCGAN", "cgan": "conditional GAN", "wgan_gp": "WGAN-GP", "vae": "VAE",
+          "cvae": "conditional VAE", "ddpm": "DDPM (DDIM, 50 steps)", "ddpm_cond": "guided DDPM (25 steps)"}
 OUTPUT = ROOT / "docs" / "images"
 
 
@@ -45,10 +49,34 @@ def main(argv=None):
     if unknown:
         parser.error(f"expected names among {', '.join(GENERATORS)}; received {', '.join(unknown)}")
     OUTPUT.mkdir(parents=True, exist_ok=True)
+    grids = {}
     for name in args.names or GENERATORS:
-        path = plots.save_image_grid(draw(name), OUTPUT / f"samples_{name}.png", columns=10, scale=2)
+        grids[name] = draw(name)
+        path = plots.save_image_grid(grids[name], OUTPUT / f"samples_{name}.png", columns=10, scale=2)
         print(f"wrote {path.relative_to(ROOT)}")
+    if set(grids) == set(GENERATORS):
+        print(f"wrote {overview(grids).relative_to(ROOT)}")
     return 0
+
+
+def overview(grids):
+    """One figure with every model's grid, titled with its name and recorded FID."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(grids), figsize=(2.6 * len(grids), 3.0))
+    for axis, (name, images) in zip(axes, grids.items()):
+        axis.imshow(plots.tile_images(images, 10)[..., 0], cmap="gray", vmin=0, vmax=1)
+        fid = pretrained.record(name)["quality"]["fid"]
+        axis.set_title(f"{TITLES[name]}\nFID {fid:.1f}", fontsize=10)
+        axis.axis("off")
+    figure.tight_layout()
+    path = OUTPUT / "samples_overview.png"
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return path
 
 
 if __name__ == "__main__":
