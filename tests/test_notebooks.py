@@ -107,13 +107,13 @@ EXPECTED_RESULTS = {
         "trained_color_progress": (">", 0.5),
         "speedup": (">", 10),
     },
-    # Notebook 09: the shipped AdaIN decoder (1,000 CPU steps) moves the colours towards each style and alpha
-    # changes the picture; its structure is low, as the notebook says (measured: structure 0.12, colour progress
-    # 0.74 over three styles; mean absolute difference between alpha 0 and 1, 0.24).
+    # Notebook 09: the shipped AdaIN decoder (relu3_1, 2,500 steps) keeps the held-out cat in each of the three
+    # styles at alpha 1 (measured on the 2-core CPU: structure 0.79, colour progress 0.84, mean pixel change from
+    # alpha 0 to 1 0.22).
     "09_adain_arbitrary_style": {
-        "trained_color_progress": (">", 0.4),
-        "trained_structure": (">", 0.05),
-        "alpha_difference": (">", 0.05),
+        "trained_structure": (">", 0.6),
+        "trained_color_progress": (">", 0.5),
+        "alpha_difference": (">", 0.1),
     },
     # Notebook 10 (DDPM): the brief run takes its steps; the shipped model's 250 DDIM-50 samples are readable digits
     # of every class (measured on the 2-core CPU: FID 16.9 and 81 % confidently read with 300 samples; the brief
