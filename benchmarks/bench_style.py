@@ -166,7 +166,8 @@ def bench_quality(args, extractor, judge):
     for name, style_name, stylise in (
             ("fast_style", runs.FAST_STYLE, lambda network, style: st.stylize_fast(network, content)),
             ("adain", args.style, lambda decoder, style: st.AdaINStylizer(
-                st.build_vgg_feature_extractor(st.ADAIN_LAYERS, weights="random", seed=0), decoder)(content, style))):
+                st.build_vgg_feature_extractor(st.adain_style_layers(st.decoder_encoder_layer(decoder)), weights="random",
+                                               seed=0), decoder)(content, style))):
         style = images.load_image(style_name, max_side=size)
         rows = {"content (no stylisation)": content}
         try:
