@@ -57,6 +57,8 @@ def main():
     args = parser.parse_args()
 
     settings = runs.settings_for("vae", {"preset": args.preset, "architecture": args.architecture})
+    # A decaying learning rate needs the run's length; the step's time does not depend on it.
+    settings["steps_per_epoch"] = 4000 // settings["batch_size"]
     args.batch_size = args.batch_size or settings["batch_size"]
     images = tf.constant(np.random.default_rng(0).uniform(size=(args.batch_size, 28, 28, 1)).astype("float32"))
     print(describe_machine())
