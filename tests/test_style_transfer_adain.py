@@ -181,7 +181,7 @@ def test_a_distributed_adain_step_equals_a_single_device_step():
                 model = st.AdaINStyleTransfer(encoder, st.build_adain_decoder(0.125, 80.0),
                                               content_layer_weight=1e-4, style_layer_weights=[1e-3] * 4)
                 model.compile(optimizer=keras.optimizers.SGD(0.1))
-                training.build_optimizers(model)  # before strategy.run (shared/FACTS.md)
+                training.build_optimizers(model)  # before strategy.run (see lib.training.build_optimizers)
             return model
 
         batch = (tf.constant(np.stack([image(seed) for seed in range(20, 24)])),

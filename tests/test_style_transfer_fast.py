@@ -140,7 +140,7 @@ def test_a_distributed_fast_style_step_equals_a_single_device_step():
                 # SGD, not Adam: Adam's first step is lr * sign(gradient), which turns round-off
                 # in a zero gradient (a conv bias before instance norm) into a full step.
                 model.compile(optimizer=keras.optimizers.SGD(0.1))
-                training.build_optimizers(model)  # before strategy.run (shared/FACTS.md)
+                training.build_optimizers(model)  # before strategy.run (see lib.training.build_optimizers)
             return model
 
         batch = tf.constant(np.stack([image(seed) for seed in range(20, 24)]))

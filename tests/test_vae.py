@@ -238,7 +238,7 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
 
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
-        mirrored = build()  # optimizer built inside the scope (see FACTS.md)
+        mirrored = build()  # optimizer built inside the scope (see lib.training.build_optimizers)
     mirrored.set_weights(start)
     dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(16)
     batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
