@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from lib import diffusion, gan, vae
+from tests.source_checks import imported_modules
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODEL_FILES = [ROOT / "lib" / "gan.py", ROOT / "lib" / "vae.py", ROOT / "lib" / "diffusion.py",
@@ -42,13 +43,7 @@ def _relative(path):
 
 @pytest.mark.parametrize("path", MODEL_FILES, ids=_relative)
 def test_a_model_module_imports_only_tensorflow_keras_numpy_scipy_and_the_standard_library(path):
-    tree = ast.parse(path.read_text())
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            imported.add(node.module.split(".")[0])
+    imported = imported_modules(ast.parse(path.read_text()))
     if path.parent.name == "style_transfer":
         imported.discard("common")  # the package's shared file, imported directly when copied beside it
     outside = {name for name in imported if name not in sys.stdlib_module_names} - ALLOWED_THIRD_PARTY

@@ -16,6 +16,8 @@ import textwrap
 
 import pytest
 
+from tests.source_checks import imported_modules
+
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "lib" / "style_transfer"
 
 BLOCK_SCIPY = """
@@ -91,23 +93,12 @@ def test_common_and_one_method_file_work_alone_in_an_empty_folder(name, tmp_path
     assert result.stdout.strip().splitlines()[-1] == "ok (32, 32, 3)"
 
 
-def _imported_modules(tree):
-    """The top-level names of every absolute import in a syntax tree."""
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            names.add(node.module.split(".")[0])
-    return names
-
-
 def test_each_method_file_imports_only_common_and_the_allowed_libraries():
     allowed = {"common", "keras", "numpy", "tensorflow", "time", "copy"}
     for file_name in ("gatys.py", "fast.py", "adain.py"):
         tree = ast.parse((PACKAGE / file_name).read_text())
-        imported = _imported_modules(tree)
-        at_module_level = _imported_modules(ast.Module(
+        imported = imported_modules(tree)
+        at_module_level = imported_modules(ast.Module(
             body=[node for node in tree.body if not isinstance(node, ast.FunctionDef)], type_ignores=[]))
         if file_name == "gatys.py":
             assert "scipy" in imported and "scipy" not in at_module_level  # imported inside L-BFGS only
