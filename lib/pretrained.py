@@ -283,8 +283,6 @@ def _quality_text(name, quality):
     words = {"fid": "FID {:.1f}", "confidently_read": "{:.0%} confidently read", "label_accuracy": "{:.0%} of the asked-for digit",
              "nll_nats": "-log p(x) {:.1f} nats", "structure": "structure {:.2f}", "color_progress": "colour progress {:.2f}"}
     keys = [key for key in _entry(name).get("headline", ()) if key in quality]
-    if "structure" in quality:  # the style networks: both measures, whatever the headline
-        keys = ["structure", "color_progress"]
     text = [words[key].format(quality[key]) if key in words else f"{key} {quality[key]:.3g}" for key in keys]
     if "classes_present" in quality:
         text.append(f"{quality['classes_present']} classes")
